@@ -1,0 +1,212 @@
+"""The :class:`Abandon` extension and the tracking API it offers the host."""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+from decimal import Decimal
+
+from flask import Flask, current_app, session
+from flask_mail import Mail
+
+from . import tracking
+from .config import DEFAULTS, load_settings
+from .errors import ConfigError, InvalidPayload
+from .models import Journey, attach_tables
+from .state import AbandonState, get_state
+
+if t.TYPE_CHECKING:
+    from flask_sqlalchemy import SQLAlchemy
+
+logger = logging.getLogger(__name__)
+
+#: Key in the Flask session holding ``{kind: journey key}``.
+SESSION_KEY = "_abandon"
+
+#: Called with the journey when its recovery link is opened; puts it back in
+#: the visitor's session and returns where to send them (a URL or response).
+Restorer = t.Callable[[Journey], t.Any]
+
+
+class Abandon:
+    """Abandonment tracking and recovery for a Flask shop.
+
+    :param app: the app to set up now; or call :meth:`init_app` later.
+    :param db: the shop's Flask-SQLAlchemy instance. Our tables join its
+        metadata, so ``db.create_all()`` and migrations include them. When
+        omitted, the one registered on the app is used.
+    """
+
+    def __init__(self, app: Flask | None = None, *, db: SQLAlchemy | None = None):
+        self.db = db
+        self.restorers: dict[str, Restorer] = {}
+
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Register the extension on ``app``.
+
+        Reads the ``ABANDON_*`` keys (defaults in
+        :data:`flask_abandon.config.DEFAULTS`), checks them, adds the
+        ``/abandon`` blueprint and the ``flask abandon`` commands, and sets up
+        Flask-Mail when the app has not done so.
+
+        :raises ConfigError: for a missing or invalid setting.
+        :raises RuntimeError: when registered twice, or without a database.
+        """
+        if "abandon" in app.extensions:
+            raise RuntimeError(
+                "flask-abandon is already registered on this app; call"
+                " init_app once per app."
+            )
+
+        for key, value in DEFAULTS.items():
+            app.config.setdefault(key, value)
+
+        settings = load_settings(app.config)
+
+        if not (app.config["ABANDON_SENDER"] or app.config.get("MAIL_DEFAULT_SENDER")):
+            raise ConfigError(
+                "No sender for reminder emails: set ABANDON_SENDER or"
+                " MAIL_DEFAULT_SENDER, e.g. ('Tea Shop', 'shop@example.com')."
+            )
+
+        db = self.db or app.extensions.get("sqlalchemy")
+
+        if db is None:
+            raise RuntimeError(
+                "flask-abandon stores journeys with Flask-SQLAlchemy: pass"
+                " Abandon(app, db=db), or call db.init_app(app) first."
+            )
+
+        self.db = db
+        attach_tables(db.metadata)
+
+        if "mail" not in app.extensions:
+            Mail(app)
+
+        app.extensions["abandon"] = AbandonState(self, app, db, settings)
+
+        from .blueprint import blueprint
+        from .cli import abandon_cli
+
+        app.register_blueprint(blueprint, url_prefix=app.config["ABANDON_URL_PREFIX"])
+        app.cli.add_command(abandon_cli)
+
+    def restorer(self, kind: str) -> t.Callable[[Restorer], Restorer]:
+        """Register the function that puts a journey of ``kind`` back.
+
+        It runs when a recovery link is opened, in whatever browser opens it,
+        and returns the URL (or response) to send the visitor on to::
+
+            @abandon.restorer("cart")
+            def restore_cart(journey):
+                session["cart"] = {i["sku"]: i["quantity"] for i in journey.items}
+                return url_for("shop.cart")
+        """
+
+        def register(function: Restorer) -> Restorer:
+            self.restorers[kind] = function
+            return function
+
+        return register
+
+    def track(
+        self,
+        kind: str,
+        *,
+        items: t.Any = None,
+        email: t.Any = None,
+        locale: t.Any = None,
+        currency: t.Any = None,
+        step: t.Any = None,
+        ref: str | None = None,
+    ) -> Journey:
+        """Record what the current visitor holds now, and who they are.
+
+        Call it whenever the journey changes. The journey is found by ``ref``
+        (the shop's own id, if it has one) or through the Flask session, so a
+        returning visitor updates their journey instead of starting another.
+        Arguments left as ``None`` keep what was stored before.
+
+        :param items: a cart's line items: dicts of ``sku``, ``name``,
+            ``unit_price`` (``Decimal`` or decimal string), ``quantity``, and
+            optional absolute ``url`` and ``image_url``.
+        :raises InvalidPayload: naming the field at fault; nothing is written.
+        """
+        state = self._state()
+        self._check_kind(state, kind)
+        journey = tracking.find_journey(
+            state.db.session, kind, key=self._session_key(kind), ref=ref
+        )
+        journey = tracking.track(
+            state.db.session, kind, journey=journey, ref=ref, items=items,
+            email=email, locale=locale, currency=currency, step=step,
+        )
+        self.remember(journey)
+        return journey
+
+    def record_payment(
+        self,
+        outcome: str,
+        *,
+        kind: str = "cart",
+        revenue: Decimal | None = None,
+        ref: str | None = None,
+    ) -> Journey | None:
+        """Record the outcome of a payment: ``paid``, ``failed`` or ``pending``.
+
+        ``paid`` completes the journey and cancels its reminders; so does
+        ``pending`` when ``ABANDON_COUNT_PENDING_AS_PAID`` is set. A failed
+        payment leaves the journey open to abandonment.
+
+        :returns: the journey, or ``None`` if the visitor had none open.
+        """
+        state = self._state()
+        self._check_kind(state, kind)
+        journey = tracking.find_journey(
+            state.db.session, kind, key=self._session_key(kind), ref=ref
+        )
+
+        if journey is None:
+            return None
+
+        completed = tracking.record_payment(
+            state.db.session, journey, outcome, revenue=revenue,
+            count_pending_as_paid=current_app.config["ABANDON_COUNT_PENDING_AS_PAID"],
+        )
+
+        if completed:
+            self.forget(kind)
+
+        return journey
+
+    def remember(self, journey: Journey) -> None:
+        """Keep the journey's key in the visitor's session."""
+        keys = session.get(SESSION_KEY, {})
+
+        if keys.get(journey.kind) != journey.key:
+            session[SESSION_KEY] = {**keys, journey.kind: journey.key}
+
+    def forget(self, kind: str) -> None:
+        """Drop the visitor's journey of ``kind`` from their session."""
+        keys = session.get(SESSION_KEY, {})
+
+        if kind in keys:
+            session[SESSION_KEY] = {k: v for k, v in keys.items() if k != kind}
+
+    def _session_key(self, kind: str) -> str | None:
+        return session.get(SESSION_KEY, {}).get(kind)
+
+    @staticmethod
+    def _state() -> AbandonState:
+        return get_state(current_app)
+
+    @staticmethod
+    def _check_kind(state: AbandonState, kind: str) -> None:
+        if kind not in state.settings.kinds:
+            raise InvalidPayload(
+                f"unknown kind {kind!r}; this shop tracks {list(state.settings.kinds)}",
+                "kind",
+            )

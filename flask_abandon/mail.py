@@ -1,0 +1,151 @@
+"""Rendering reminder emails and handing them to Flask-Mail."""
+
+from __future__ import annotations
+
+import copy
+import smtplib
+import typing as t
+
+from flask import Flask, render_template
+from flask_mail import Connection, Message
+
+from .config import Settings
+from .links import external_url
+from .models import Reminder
+from .money import format_money
+from .tokens import make_recovery_token, make_unsubscribe_token
+
+
+class SendFailed(Exception):
+    """The mail server refused a message; ``temporary`` says whether to retry."""
+
+    def __init__(self, message: str, temporary: bool) -> None:
+        super().__init__(message)
+        self.temporary = temporary
+
+
+def one_line(value: str) -> str:
+    """Fold all white space, line breaks included, so a header stays one header."""
+    return " ".join(value.split())
+
+
+def sender(app: Flask) -> str | tuple[str, str]:
+    """``ABANDON_SENDER``, else Flask-Mail's ``MAIL_DEFAULT_SENDER``."""
+    value = app.config["ABANDON_SENDER"] or app.config.get("MAIL_DEFAULT_SENDER")
+
+    if isinstance(value, (tuple, list)):
+        name, address = value
+        return one_line(name), one_line(address)
+
+    return one_line(value)
+
+
+def email_context(app: Flask, settings: Settings, reminder: Reminder) -> dict[str, t.Any]:
+    """What reminder templates are rendered with; links are absolute."""
+    journey = reminder.journey
+    contact = journey.contact
+    assert contact is not None, "reminders are only built for journeys with a contact"
+    locale = journey.locale or contact.locale or app.config["ABANDON_DEFAULT_LOCALE"]
+
+    def money(amount: t.Any) -> str:
+        return format_money(amount, journey.currency, locale)
+
+    items = [
+        {
+            **item,
+            "unit_price_display": money(item["unit_price"]),
+            "line_total_display": money(item["unit_price"] * item["quantity"]),
+        }
+        for item in journey.items
+    ]
+    recover_token = make_recovery_token(app, journey.key, reminder.id)
+    unsubscribe_token = make_unsubscribe_token(app, contact.email_key)
+    return {
+        "reminder": reminder,
+        "journey": journey,
+        "contact": contact,
+        "items": items,
+        "total_display": money(journey.value),
+        "shop_name": app.config["ABANDON_SHOP_NAME"] or app.name,
+        "recover_url": external_url(
+            app, settings.base_url, "abandon.recover", token=recover_token
+        ),
+        "unsubscribe_url": external_url(
+            app, settings.base_url, "abandon.unsubscribe", token=unsubscribe_token
+        ),
+    }
+
+
+def build_message(app: Flask, settings: Settings, reminder: Reminder) -> Message:
+    """Render the reminder's templates into a message for its contact.
+
+    ``abandon/email/<template>.subject.txt``, ``.txt`` and ``.html`` are
+    looked up in the host's templates first, so each can be overridden.
+    """
+    context = email_context(app, settings, reminder)
+    name = f"abandon/email/{reminder.template}"
+    subject = one_line(render_template(f"{name}.subject.txt", **context))
+    unsubscribe_url = context["unsubscribe_url"]
+    return Message(
+        subject=subject,
+        recipients=[context["contact"].email],
+        body=render_template(f"{name}.txt", **context),
+        html=render_template(f"{name}.html", **context),
+        sender=sender(app),
+        extra_headers={
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        },
+    )
+
+
+def suppressed(app: Flask) -> bool:
+    """Whether mail is held back, decided now rather than at start-up.
+
+    ``MAIL_SUPPRESS_SEND`` wins when set; otherwise a testing app sends
+    nothing, even when ``TESTING`` was switched on after Flask-Mail started.
+    """
+    if not app.config["ABANDON_SEND_EMAILS"]:
+        return True
+
+    return bool(app.config.get("MAIL_SUPPRESS_SEND", app.testing))
+
+
+def connect(app: Flask) -> Connection:
+    """A Flask-Mail connection, to be used as a context manager.
+
+    Reuse one connection to send many messages in a row.
+    """
+    try:
+        state = copy.copy(app.extensions["mail"])
+    except KeyError:
+        raise RuntimeError(
+            "Flask-Mail is not set up on this app: call Mail(app) or let"
+            " Abandon(app) do it by initialising Abandon first."
+        ) from None
+
+    state.suppress = suppressed(app)
+    return Connection(state)
+
+
+def send(connection: Connection, message: Message) -> None:
+    """Send one message over an open connection.
+
+    :raises SendFailed: with ``temporary`` set for a 4xx reply or a dropped
+        connection, which are worth retrying, and unset for a 5xx refusal.
+    """
+    try:
+        connection.send(message)
+    except smtplib.SMTPRecipientsRefused as error:
+        codes = [code for code, _ in error.recipients.values()]
+        raise SendFailed(
+            f"recipient refused: {error.recipients}",
+            temporary=all(400 <= code < 500 for code in codes),
+        ) from error
+    except smtplib.SMTPResponseException as error:
+        raise SendFailed(
+            f"mail server replied {error.smtp_code}: {error.smtp_error!r}",
+            temporary=400 <= error.smtp_code < 500,
+        ) from error
+    except (smtplib.SMTPException, OSError) as error:
+        raise SendFailed(f"mail server unreachable: {error}", temporary=True) from error
