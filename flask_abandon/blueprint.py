@@ -33,7 +33,7 @@ blueprint = Blueprint(
 )
 
 #: Fields the JSON endpoint passes on to :meth:`Abandon.track`.
-TRACKED_FIELDS = ("items", "email", "locale", "currency", "step")
+TRACKED_FIELDS = ("items", "email", "name", "locale", "currency", "step")
 
 
 @blueprint.post("/track")

@@ -118,6 +118,7 @@ class Abandon:
         *,
         items: t.Any = None,
         email: t.Any = None,
+        name: t.Any = None,
         locale: t.Any = None,
         currency: t.Any = None,
         step: t.Any = None,
@@ -130,6 +131,7 @@ class Abandon:
         returning visitor updates their journey instead of starting another.
         Arguments left as ``None`` keep what was stored before.
 
+        :param email: the visitor's address, once known; ``name`` greets them.
         :param items: a cart's line items: dicts of ``sku``, ``name``,
             ``unit_price`` (``Decimal`` or decimal string), ``quantity``, and
             optional absolute ``url`` and ``image_url``.
@@ -142,7 +144,7 @@ class Abandon:
         )
         journey = tracking.track(
             state.db.session, kind, journey=journey, ref=ref, items=items,
-            email=email, locale=locale, currency=currency, step=step,
+            email=email, name=name, locale=locale, currency=currency, step=step,
         )
         self.remember(journey)
         return journey

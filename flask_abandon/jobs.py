@@ -114,9 +114,15 @@ def run_sweep(app: Flask, now: datetime | None = None) -> rules.SweepResult:
     now = now or utcnow()
     result = rules.sweep(session, state.settings, now)
     queue = get_queue(app)
-    enqueued = sum(
-        enqueue_reminder(queue, reminder, now) for reminder in result.to_enqueue
-    )
+    enqueued = 0
+
+    # One refusal means Redis is down: leave the rest to the next sweep.
+    for reminder in result.to_enqueue:
+        if not enqueue_reminder(queue, reminder, now):
+            break
+
+        enqueued += 1
+
     session.commit()
 
     if result.overdue and not _scheduler_running(queue):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import logging
 import smtplib
 import typing as t
 
@@ -14,6 +16,8 @@ from .links import external_url
 from .models import Reminder
 from .money import format_money
 from .tokens import make_recovery_token, make_unsubscribe_token
+
+logger = logging.getLogger(__name__)
 
 
 class SendFailed(Exception):
@@ -111,10 +115,11 @@ def suppressed(app: Flask) -> bool:
     return bool(app.config.get("MAIL_SUPPRESS_SEND", app.testing))
 
 
-def connect(app: Flask) -> Connection:
-    """A Flask-Mail connection, to be used as a context manager.
+@contextlib.contextmanager
+def connect(app: Flask) -> t.Iterator[Connection]:
+    """Open a Flask-Mail connection; reuse it to send many messages in a row.
 
-    Reuse one connection to send many messages in a row.
+    :raises SendFailed: when the mail server cannot be reached.
     """
     try:
         state = copy.copy(app.extensions["mail"])
@@ -125,17 +130,39 @@ def connect(app: Flask) -> Connection:
         ) from None
 
     state.suppress = suppressed(app)
-    return Connection(state)
+    connection = Connection(state)
+
+    with smtp_errors():
+        connection.__enter__()
+
+    try:
+        yield connection
+    finally:
+        # A server that already hung up (after a 421, say) cannot say goodbye.
+        try:
+            connection.__exit__(None, None, None)  # type: ignore[arg-type]
+        except (smtplib.SMTPException, OSError):
+            logger.debug("closing the SMTP connection failed", exc_info=True)
 
 
 def send(connection: Connection, message: Message) -> None:
     """Send one message over an open connection.
 
-    :raises SendFailed: with ``temporary`` set for a 4xx reply or a dropped
-        connection, which are worth retrying, and unset for a 5xx refusal.
+    :raises SendFailed: see :func:`smtp_errors`.
+    """
+    with smtp_errors():
+        connection.send(message)
+
+
+@contextlib.contextmanager
+def smtp_errors() -> t.Iterator[None]:
+    """Turn SMTP and socket errors into :class:`SendFailed`.
+
+    A 4xx reply or a lost connection is temporary and worth retrying; a 5xx
+    refusal is not.
     """
     try:
-        connection.send(message)
+        yield
     except smtplib.SMTPRecipientsRefused as error:
         codes = [code for code, _ in error.recipients.values()]
         raise SendFailed(

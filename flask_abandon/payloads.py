@@ -67,6 +67,11 @@ def clean_currency(value: t.Any) -> str:
     return value.upper()
 
 
+def clean_name(value: t.Any) -> str:
+    """A person's name as they typed it, for greetings."""
+    return _text(value, "name")
+
+
 def clean_step(value: t.Any) -> str:
     if not isinstance(value, str) or not 0 < len(value) <= 64:
         raise InvalidPayload("step must be a string of 1 to 64 characters", "step")

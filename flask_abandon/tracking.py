@@ -32,6 +32,7 @@ from .payloads import (
     clean_email,
     clean_items,
     clean_locale,
+    clean_name,
     clean_step,
 )
 
@@ -67,6 +68,7 @@ def track(
     ref: str | None = None,
     items: t.Any = None,
     email: t.Any = None,
+    name: t.Any = None,
     locale: t.Any = None,
     currency: t.Any = None,
     step: t.Any = None,
@@ -84,6 +86,7 @@ def track(
     locale = None if locale is None else clean_locale(locale)
     currency = None if currency is None else clean_currency(currency)
     step = None if step is None else clean_step(step)
+    name = None if name is None else clean_name(name)
 
     if ref is not None and (not isinstance(ref, str) or not 0 < len(ref) <= 128):
         raise InvalidPayload("ref must be a string of 1 to 128 characters", "ref")
@@ -101,6 +104,9 @@ def track(
 
     if email is not None:
         journey.contact = get_or_create_contact(session, email, locale)
+
+    if name is not None and journey.contact is not None:
+        journey.contact.name = name
 
     journey.locale = locale or journey.locale
     journey.currency = currency or journey.currency

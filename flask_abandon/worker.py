@@ -21,8 +21,9 @@ def run_worker(app: Flask, *, burst: bool = False, fork: bool = True) -> bool:
     state = get_state(app)
 
     # Forked jobs must not share this process's database connections.
-    for engine in state.db.engines.values():
-        engine.dispose()
+    with app.app_context():
+        for engine in state.db.engines.values():
+            engine.dispose()
 
     serve_app(app)
     schedule_next_sweep(app)

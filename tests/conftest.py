@@ -152,19 +152,33 @@ def make_host_app(config: dict[str, t.Any]) -> tuple[Flask, SQLAlchemy, Abandon]
 
 
 @pytest.fixture
-def host(
+def make_app(
     database_url: str, smtp: SMTPSink, redis_conn: redis.Redis
-) -> t.Iterator[tuple[Flask, SQLAlchemy, Abandon]]:
-    app, db, abandon = make_host_app(
-        {"SQLALCHEMY_DATABASE_URI": database_url, "MAIL_PORT": smtp.port}
-    )
-    yield app, db, abandon
+) -> t.Iterator[t.Callable[..., tuple[Flask, SQLAlchemy, Abandon]]]:
+    """Build host apps on the test's database, SMTP server and Redis."""
+    made = []
 
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        for engine in db.engines.values():
-            engine.dispose()
+    def make(config: dict[str, t.Any] | None = None) -> tuple[Flask, SQLAlchemy, Abandon]:
+        host = make_host_app(
+            {"SQLALCHEMY_DATABASE_URI": database_url, "MAIL_PORT": smtp.port,
+             **(config or {})}
+        )
+        made.append(host)
+        return host
+
+    yield make
+
+    for app, db, _ in made:
+        with app.app_context():
+            db.session.remove()
+            db.drop_all()
+            for engine in db.engines.values():
+                engine.dispose()
+
+
+@pytest.fixture
+def host(make_app: t.Callable[..., tuple[Flask, SQLAlchemy, Abandon]]) -> t.Any:
+    return make_app()
 
 
 @pytest.fixture
