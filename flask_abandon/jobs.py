@@ -184,6 +184,9 @@ def send_reminder(reminder_id: int, now: datetime | None = None) -> str:
 
     reason = rules.stop_reason(session, state.settings, reminder, now)
 
+    if reason is None and not app.config["ABANDON_SEND_EMAILS"]:
+        reason = "sending is turned off (ABANDON_SEND_EMAILS)"
+
     if reason is not None:
         return _skip(session, reminder, reason)
 

@@ -109,9 +109,6 @@ def suppressed(app: Flask) -> bool:
     ``MAIL_SUPPRESS_SEND`` wins when set; otherwise a testing app sends
     nothing, even when ``TESTING`` was switched on after Flask-Mail started.
     """
-    if not app.config["ABANDON_SEND_EMAILS"]:
-        return True
-
     return bool(app.config.get("MAIL_SUPPRESS_SEND", app.testing))
 
 

@@ -174,10 +174,16 @@ class Journey(Base):
 
     contact: Mapped[Contact | None] = relationship(back_populates="journeys")
     reminders: Mapped[list[Reminder]] = relationship(
-        back_populates="journey", order_by="Reminder.id"
+        back_populates="journey",
+        order_by="Reminder.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
     )
     events: Mapped[list[Event]] = relationship(
-        back_populates="journey", order_by="Event.id"
+        back_populates="journey",
+        order_by="Event.id",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
     )
 
     @property
