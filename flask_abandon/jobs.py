@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 import redis
 from flask import Flask, current_app, has_app_context
 from flask.cli import ScriptInfo
+from flask_mail import Connection
 from rq import Queue
 from rq.scheduler import RQScheduler
 
@@ -193,15 +194,26 @@ def send_reminder(reminder_id: int, now: datetime | None = None) -> str:
     return deliver(app, reminder, now)
 
 
-def deliver(app: Flask, reminder: Reminder, now: datetime) -> str:
-    """Render and send a claimed reminder; record the outcome."""
+def deliver(
+    app: Flask,
+    reminder: Reminder,
+    now: datetime,
+    connection: Connection | None = None,
+) -> str:
+    """Render and send a claimed reminder; record the outcome.
+
+    Pass an open ``connection`` to send many reminders over one.
+    """
     state = get_state(app)
     session = state.db.session
     message = build_message(app, state.settings, reminder)
     reminder.attempts += 1
 
     try:
-        with connect(app) as connection:
+        if connection is None:
+            with connect(app) as connection:
+                send(connection, message)
+        else:
             send(connection, message)
     except SendFailed as error:
         return _failed(app, reminder, error, now)

@@ -163,7 +163,11 @@ class Journey(Base):
     #: Last payment outcome reported: paid, failed or pending.
     payment: Mapped[str | None] = mapped_column(sa.String(16))
     data: Mapped[dict[str, t.Any]] = mapped_column(default=dict)
+    #: Set from the User-Agent; bots are never abandoned nor counted.
     is_bot: Mapped[bool] = mapped_column(default=False)
+    #: First time it held something (an item): from then on it counts as
+    #: started in the abandonment rate, even if emptied later.
+    first_held_at: Mapped[datetime | None]
     revenue: Mapped[Decimal | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_activity_at: Mapped[datetime] = mapped_column(default=utcnow)

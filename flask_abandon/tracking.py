@@ -102,6 +102,9 @@ def track(
         journey.item_count = contents.item_count
         journey.value = contents.value
 
+        if contents.item_count and journey.first_held_at is None:
+            journey.first_held_at = now
+
     if email is not None:
         journey.contact = get_or_create_contact(session, email, locale)
 
