@@ -62,9 +62,8 @@ def track() -> t.Any:
         return _json_error(f"unknown fields {sorted(unknown)}", 400)
 
     fields = {name: payload.get(name) for name in TRACKED_FIELDS}
-    journey = state.extension.track(str(payload.get("kind", "")), **fields)
-    return jsonify(kind=journey.kind, status=journey.status,
-                   item_count=journey.item_count)
+    state.extension.track(str(payload.get("kind", "")), **fields)
+    return "", 204
 
 
 @blueprint.errorhandler(InvalidPayload)

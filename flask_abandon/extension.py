@@ -147,6 +147,7 @@ class Abandon:
             email=email, name=name, locale=locale, currency=currency, step=step,
         )
         self.remember(journey)
+        state.db.session.commit()
         return journey
 
     def record_payment(
@@ -190,6 +191,7 @@ class Abandon:
 
         if keys.get(journey.kind) != journey.key:
             session[SESSION_KEY] = {**keys, journey.kind: journey.key}
+
 
     def forget(self, kind: str) -> None:
         """Drop the visitor's journey of ``kind`` from their session."""

@@ -24,6 +24,7 @@ from .models import (
     JourneyStatus,
     Reminder,
     ReminderStatus,
+    new_journey_key,
     utcnow,
 )
 from .payloads import (
@@ -77,7 +78,8 @@ def track(
     """Update ``journey``, or start one, with what the visitor did just now.
 
     Arguments left as ``None`` keep their stored value. Everything is checked
-    before anything is written, so a refused call changes nothing.
+    before anything is written, so a refused call changes nothing. The caller
+    commits.
 
     :raises InvalidPayload: naming the first field at fault.
     """
@@ -94,7 +96,9 @@ def track(
     now = now or utcnow()
 
     if journey is None:
-        journey = Journey(kind=kind, ref=ref, created_at=now, data={})
+        journey = Journey(
+            kind=kind, key=new_journey_key(), ref=ref, created_at=now, data={}
+        )
         session.add(journey)
 
     if contents is not None:
@@ -115,7 +119,6 @@ def track(
     journey.currency = currency or journey.currency
     journey.step = step or journey.step
     journey.last_activity_at = now
-    session.commit()
     return journey
 
 

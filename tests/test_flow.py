@@ -18,7 +18,7 @@ def test_cart_is_reminded_restored_and_recovered(app, db, client, smtp, redis_co
         json={"kind": "cart", "items": ITEMS, "email": "Ann@Example.com",
               "locale": "de_DE", "currency": "EUR"},
     )
-    assert response.status_code == 200, response.json
+    assert response.status_code == 204, response.json
 
     with app.app_context():
         journey = only_journey(db)

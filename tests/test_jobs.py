@@ -25,7 +25,7 @@ SEOUL = ZoneInfo("Asia/Seoul")
 def start_cart(client, email="ann@example.com", items=ITEMS):
     response = client.post("/abandon/track",
                            json={"kind": "cart", "items": items, "email": email})
-    assert response.status_code == 200, response.json
+    assert response.status_code == 204, response.json
 
 
 def abandon_now(app, db):
