@@ -25,7 +25,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_abandon import Abandon
 
 ITEMS = [
-    {"sku": "TEA-1", "name": "Green tea", "unit_price": Decimal("12.80"), "quantity": 2},
+    {"sku": "TEA-1", "name": "Green tea", "unit_price": Decimal("12.80"),
+     "quantity": 2},
     {"sku": "POT-1", "name": "Tea pot", "unit_price": Decimal("30.00"), "quantity": 1},
 ]
 

@@ -206,8 +206,18 @@ def deliver(
     """
     state = get_state(app)
     session = state.db.session
-    message = build_message(app, state.settings, reminder)
     reminder.attempts += 1
+
+    # A broken template must not leave the row claimed forever: whatever
+    # goes wrong while rendering is recorded on the reminder, then raised.
+    try:
+        message = build_message(app, state.settings, reminder)
+    except Exception as error:
+        reminder.status = ReminderStatus.FAILED
+        reminder.reason = f"could not render: {error!r}"[:255]
+        session.commit()
+        logger.exception("Reminder %s could not be rendered", reminder.id)
+        raise
 
     try:
         if connection is None:

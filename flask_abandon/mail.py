@@ -44,7 +44,9 @@ def sender(app: Flask) -> str | tuple[str, str]:
     return one_line(value)
 
 
-def email_context(app: Flask, settings: Settings, reminder: Reminder) -> dict[str, t.Any]:
+def email_context(
+    app: Flask, settings: Settings, reminder: Reminder
+) -> dict[str, t.Any]:
     """What reminder templates are rendered with; links are absolute."""
     journey = reminder.journey
     contact = journey.contact

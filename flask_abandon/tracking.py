@@ -201,7 +201,9 @@ def complete(
     journey.completed_at = now
     journey.revenue = journey.value if revenue is None else Decimal(revenue)
     session.add(Event(journey=journey, type="completed", at=now))
-    cancelled = cancel_reminders(session, Reminder.journey_id == journey.id, "completed")
+    cancelled = cancel_reminders(
+        session, Reminder.journey_id == journey.id, "completed"
+    )
     session.commit()
     logger.info(
         "%s %s completed%s; %d planned reminders cancelled",
@@ -236,7 +238,9 @@ def record_click(
     session.commit()
 
 
-def unsubscribe(session: Session, email_key: str, now: datetime | None = None) -> int:
+def unsubscribe(
+    session: Session, email_key: str, now: datetime | None = None
+) -> int:
     """Unsubscribe an address from every reminder, now and later.
 
     :returns: how many planned reminders were cancelled.

@@ -158,7 +158,9 @@ def make_app(
     """Build host apps on the test's database, SMTP server and Redis."""
     made = []
 
-    def make(config: dict[str, t.Any] | None = None) -> tuple[Flask, SQLAlchemy, Abandon]:
+    def make(
+        config: dict[str, t.Any] | None = None,
+    ) -> tuple[Flask, SQLAlchemy, Abandon]:
         host = make_host_app(
             {"SQLALCHEMY_DATABASE_URI": database_url, "MAIL_PORT": smtp.port,
              **(config or {})}

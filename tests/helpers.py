@@ -14,7 +14,9 @@ from flask_abandon.models import Journey, Reminder
 def idle(db: t.Any, journey_id: int, since: datetime) -> None:
     """Pretend the journey was last touched at ``since``."""
     db.session.execute(
-        sa.update(Journey).where(Journey.id == journey_id).values(last_activity_at=since)
+        sa.update(Journey)
+        .where(Journey.id == journey_id)
+        .values(last_activity_at=since)
     )
     db.session.commit()
 

@@ -1,0 +1,47 @@
+"""The shop's catalogue and its orders."""
+
+from __future__ import annotations
+
+import typing as t
+from datetime import datetime, timezone
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Product(db.Model):
+    """Something the shop sells, priced in the shop's one currency."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    price: Mapped[Decimal] = mapped_column(sa.Numeric(10, 2))
+    #: Path of the picture under ``static/``, if there is one.
+    image: Mapped[str | None] = mapped_column(sa.String(255))
+
+    def __repr__(self) -> str:
+        return f"<Product {self.sku}>"
+
+
+class Order(db.Model):
+    """A finished checkout: what was bought, by whom, and how it was paid."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(320))
+    total: Mapped[Decimal] = mapped_column(sa.Numeric(10, 2))
+    #: ``paid``, ``failed`` or ``pending`` (cash on delivery).
+    status: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)
+    #: Line items: ``sku``, ``name``, ``unit_price`` (a string), ``quantity``.
+    lines: Mapped[list[dict[str, t.Any]]] = mapped_column(sa.JSON, default=list)
+
+    def __repr__(self) -> str:
+        return f"<Order {self.id} {self.status}>"
