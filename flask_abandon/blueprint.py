@@ -33,7 +33,10 @@ blueprint = Blueprint(
 )
 
 #: Fields the JSON endpoint passes on to :meth:`Abandon.track`.
-TRACKED_FIELDS = ("items", "email", "name", "locale", "currency", "step")
+TRACKED_FIELDS = (
+    "items", "selection", "search", "form", "fields", "viewed",
+    "email", "name", "consent", "locale", "currency", "step",
+)
 
 
 @blueprint.post("/track")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import typing as t
 from dataclasses import dataclass
 from datetime import timedelta
@@ -10,18 +11,32 @@ from urllib.parse import urlsplit
 from .errors import ConfigError
 
 #: Kinds of journey the extension knows how to track.
-KNOWN_KINDS = ("cart",)
+KNOWN_KINDS = ("cart", "booking", "form", "browse")
 
 #: Every ``ABANDON_*`` key and its default. The README's table follows this.
 DEFAULTS: dict[str, t.Any] = {
     "ABANDON_BASE_URL": None,
-    "ABANDON_KINDS": ("cart",),
+    "ABANDON_KINDS": KNOWN_KINDS,
     "ABANDON_CART_TIMEOUT": timedelta(minutes=30),
     "ABANDON_CART_SEQUENCE": (
         timedelta(hours=1),
         timedelta(hours=24),
         timedelta(hours=72),
     ),
+    "ABANDON_BOOKING_TIMEOUT": timedelta(hours=1),
+    "ABANDON_BOOKING_SEQUENCE": ((timedelta(hours=24), "booking_reminder"),),
+    "ABANDON_BOOKING_WHEN_UNAVAILABLE": "search_again",
+    "ABANDON_FORM_TIMEOUT": timedelta(hours=1),
+    "ABANDON_FORM_SEQUENCE": ((timedelta(hours=3), "form_reminder"),),
+    "ABANDON_FORM_SAFE_FIELDS": {},
+    "ABANDON_FORM_RETENTION": timedelta(days=30),
+    "ABANDON_BROWSE_TIMEOUT": timedelta(hours=2),
+    "ABANDON_BROWSE_SEQUENCE": ((timedelta(0), "browse_still_looking"),),
+    "ABANDON_BROWSE_COOLDOWN": timedelta(days=14),
+    "ABANDON_CONTACT_COOLDOWN": timedelta(hours=24),
+    "ABANDON_SUPPORT_PHONE": None,
+    "ABANDON_SUPPORT_EMAIL": None,
+    "ABANDON_ABOUT": None,
     "ABANDON_MAX_AGE": timedelta(days=7),
     "ABANDON_LINK_MAX_AGE": timedelta(days=7),
     "ABANDON_COUNT_PENDING_AS_PAID": False,
@@ -40,6 +55,9 @@ DEFAULTS: dict[str, t.Any] = {
     "ABANDON_MAX_BODY": 64 * 1024,
     "ABANDON_URL_PREFIX": "/abandon",
     "ABANDON_PAGE_TEMPLATE": "abandon/layout.html",
+    "ABANDON_TIMEZONE": "UTC",
+    "ABANDON_ADMIN_URL": "/abandon/admin",
+    "ABANDON_ADMIN_ACCESS": None,
 }
 
 
@@ -107,6 +125,13 @@ class Settings:
     sweep_interval: timedelta
     retry_delays: tuple[timedelta, ...]
     max_body: int
+    #: Field names whose values a form may keep, by form name.
+    form_safe_fields: dict[str, frozenset[str]]
+    form_retention: timedelta
+    browse_cooldown: timedelta
+    contact_cooldown: timedelta
+    #: "search_again" or "skip", for a booking whose slot has gone.
+    booking_when_unavailable: str
 
     def timeout(self, kind: str) -> timedelta:
         return self.timeouts[kind]
@@ -152,7 +177,57 @@ def load_settings(config: t.Mapping[str, t.Any]) -> Settings:
             for delay in config["ABANDON_RETRY_DELAYS"]
         ),
         max_body=int(config["ABANDON_MAX_BODY"]),
+        form_safe_fields=_safe_fields(config["ABANDON_FORM_SAFE_FIELDS"]),
+        form_retention=to_timedelta(
+            config["ABANDON_FORM_RETENTION"], "ABANDON_FORM_RETENTION"
+        ),
+        browse_cooldown=to_timedelta(
+            config["ABANDON_BROWSE_COOLDOWN"], "ABANDON_BROWSE_COOLDOWN"
+        ),
+        contact_cooldown=to_timedelta(
+            config["ABANDON_CONTACT_COOLDOWN"], "ABANDON_CONTACT_COOLDOWN"
+        ),
+        booking_when_unavailable=_one_of(
+            config["ABANDON_BOOKING_WHEN_UNAVAILABLE"],
+            "ABANDON_BOOKING_WHEN_UNAVAILABLE",
+            ("search_again", "skip"),
+        ),
     )
+
+
+def _one_of(value: t.Any, key: str, choices: tuple[str, ...]) -> str:
+    if value not in choices:
+        raise ConfigError(f"{key} must be one of {list(choices)}, got {value!r}.")
+
+    return str(value)
+
+
+#: Fields never kept, whatever a shop lists as safe: secrets and card data.
+SECRET_FIELD = re.compile(
+    r"pass|pwd|secret|token|card|cc[-_]?num|cvc|cvv|iban|ssn|pin\b", re.IGNORECASE
+)
+
+
+def _safe_fields(value: t.Any) -> dict[str, frozenset[str]]:
+    """Read ``ABANDON_FORM_SAFE_FIELDS``: ``{form name: [field names]}``."""
+    if not isinstance(value, t.Mapping):
+        raise ConfigError(
+            "ABANDON_FORM_SAFE_FIELDS must map form names to field names,"
+            f" e.g. {{'signup': ['name', 'company']}}; got {value!r}."
+        )
+
+    safe = {str(form): frozenset(map(str, fields)) for form, fields in value.items()}
+
+    for form, fields in safe.items():
+        secret = sorted(field for field in fields if SECRET_FIELD.search(field))
+
+        if secret:
+            raise ConfigError(
+                f"ABANDON_FORM_SAFE_FIELDS[{form!r}] lists {secret}: passwords"
+                " and card data are never kept; remove them."
+            )
+
+    return safe
 
 
 def _base_url(config: t.Mapping[str, t.Any]) -> str:

@@ -16,6 +16,7 @@ from .models import Journey, attach_tables
 from .state import AbandonState, get_state
 
 if t.TYPE_CHECKING:
+    from flask_admin import Admin
     from flask_sqlalchemy import SQLAlchemy
 
 logger = logging.getLogger(__name__)
@@ -49,7 +50,8 @@ class Abandon:
 
         Reads the ``ABANDON_*`` keys (defaults in
         :data:`flask_abandon.config.DEFAULTS`), checks them, adds the
-        ``/abandon`` blueprint and the ``flask abandon`` commands, and sets up
+        ``/abandon`` blueprint, the ``flask abandon`` commands and the admin
+        at ``ABANDON_ADMIN_URL``, and sets up
         Flask-Mail when the app has not done so.
 
         :raises ConfigError: for a missing or invalid setting.
@@ -94,6 +96,22 @@ class Abandon:
         app.register_blueprint(blueprint, url_prefix=app.config["ABANDON_URL_PREFIX"])
         app.cli.add_command(abandon_cli)
 
+        from .admin import mount
+
+        mount(app, db)
+
+    def init_admin(self, admin: Admin) -> None:
+        """Add the carts, reminders, contacts and dashboard to the host's
+        Flask-Admin, in an "Abandonment" menu. Set ``ABANDON_ADMIN_URL = None``
+        so the extension does not mount an admin of its own as well.
+        """
+        from .admin import attach
+
+        if self.db is None:
+            raise RuntimeError("call init_app (or Abandon(app)) before init_admin.")
+
+        attach(admin, self.db)
+
     def restorer(self, kind: str) -> t.Callable[[Restorer], Restorer]:
         """Register the function that puts a journey of ``kind`` back.
 
@@ -117,13 +135,19 @@ class Abandon:
         kind: str,
         *,
         items: t.Any = None,
+        selection: t.Any = None,
+        search: t.Any = None,
+        form: t.Any = None,
+        fields: t.Any = None,
+        viewed: t.Any = None,
         email: t.Any = None,
         name: t.Any = None,
+        consent: bool | None = None,
         locale: t.Any = None,
         currency: t.Any = None,
         step: t.Any = None,
         ref: str | None = None,
-    ) -> Journey:
+    ) -> Journey | None:
         """Record what the current visitor holds now, and who they are.
 
         Call it whenever the journey changes. The journey is found by ``ref``
@@ -131,24 +155,85 @@ class Abandon:
         returning visitor updates their journey instead of starting another.
         Arguments left as ``None`` keep what was stored before.
 
+        What each kind takes (see :mod:`flask_abandon.kinds`):
+
+        - ``"cart"``: ``items``, dicts of ``sku``, ``name``, ``unit_price``
+          (``Decimal`` or decimal string), ``quantity``, optional absolute
+          ``url`` and ``image_url``;
+        - ``"booking"``: ``selection`` (what, dates, party, price) and the
+          ``search`` that found it;
+        - ``"form"``: ``form`` (its name) and ``fields`` (name to value);
+        - ``"browse"``: ``viewed``, one product. Recorded only for a known
+          contact who gave marketing ``consent``; otherwise returns ``None``.
+
         :param email: the visitor's address, once known; ``name`` greets them.
-        :param items: a cart's line items: dicts of ``sku``, ``name``,
-            ``unit_price`` (``Decimal`` or decimal string), ``quantity``, and
-            optional absolute ``url`` and ``image_url``.
+        :param consent: whether they agreed to marketing email.
         :raises InvalidPayload: naming the field at fault; nothing is written.
+        """
+        state = self._state()
+        self._check_kind(state, kind)
+        given = {
+            key: value
+            for key, value in {
+                "items": items, "selection": selection, "search": search,
+                "form": form, "fields": fields, "viewed": viewed,
+            }.items()
+            if value is not None
+        }
+        session = state.db.session
+        journey = tracking.find_journey(
+            session, kind, key=self._session_key(kind), ref=ref
+        )
+        journey = tracking.track(
+            session, state.settings, kind, journey=journey, given=given, ref=ref,
+            email=email, name=name, consent=consent, locale=locale,
+            currency=currency, step=step,
+        )
+
+        if journey is None:
+            return None
+
+        self.remember(journey)
+
+        if kind == "cart" and items:
+            self._end_browsing(state)
+
+        session.commit()
+        return journey
+
+    def complete(
+        self, kind: str, *, revenue: Decimal | None = None, ref: str | None = None
+    ) -> Journey | None:
+        """Mark the visitor's journey done: a form submitted, a booking
+        confirmed. Its reminders are cancelled.
+
+        :returns: the journey, or ``None`` if the visitor had none open.
         """
         state = self._state()
         self._check_kind(state, kind)
         journey = tracking.find_journey(
             state.db.session, kind, key=self._session_key(kind), ref=ref
         )
-        journey = tracking.track(
-            state.db.session, kind, journey=journey, ref=ref, items=items,
-            email=email, name=name, locale=locale, currency=currency, step=step,
-        )
-        self.remember(journey)
-        state.db.session.commit()
+
+        if journey is not None:
+            tracking.complete(state.db.session, journey, revenue=revenue)
+            self.forget(kind)
+
         return journey
+
+    def _end_browsing(self, state: AbandonState) -> None:
+        """Adding to the cart is what a browse session hoped for."""
+        key = self._session_key("browse")
+
+        if key is None:
+            return
+
+        browsing = tracking.find_journey(state.db.session, "browse", key=key)
+
+        if browsing is not None:
+            tracking.complete(state.db.session, browsing, revenue=Decimal(0))
+
+        self.forget("browse")
 
     def record_payment(
         self,

@@ -69,7 +69,7 @@ def clean_currency(value: t.Any) -> str:
 
 def clean_name(value: t.Any) -> str:
     """A person's name as they typed it, for greetings."""
-    return _text(value, "name")
+    return text_field(value, "name")
 
 
 def clean_step(value: t.Any) -> str:
@@ -108,16 +108,17 @@ def _clean_item(item: t.Any, where: str) -> dict[str, t.Any]:
         raise InvalidPayload(f"{where} has unknown fields {sorted(unknown)}", where)
 
     return {
-        "sku": _text(item.get("sku"), f"{where}.sku"),
-        "name": _text(item.get("name"), f"{where}.name"),
-        "unit_price": str(_price(item.get("unit_price"), f"{where}.unit_price")),
-        "quantity": _quantity(item.get("quantity"), f"{where}.quantity"),
-        "url": _url(item.get("url"), f"{where}.url"),
-        "image_url": _url(item.get("image_url"), f"{where}.image_url"),
+        "sku": text_field(item.get("sku"), f"{where}.sku"),
+        "name": text_field(item.get("name"), f"{where}.name"),
+        "unit_price": str(price_field(item.get("unit_price"), f"{where}.unit_price")),
+        "quantity": quantity_field(item.get("quantity"), f"{where}.quantity"),
+        "url": url_field(item.get("url"), f"{where}.url"),
+        "image_url": url_field(item.get("image_url"), f"{where}.image_url"),
     }
 
 
-def _text(value: t.Any, where: str) -> str:
+def text_field(value: t.Any, where: str) -> str:
+    """A non-empty string of at most :data:`MAX_TEXT` characters, stripped."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidPayload(f"{where} must be a non-empty string", where)
 
@@ -127,7 +128,7 @@ def _text(value: t.Any, where: str) -> str:
     return value.strip()
 
 
-def _price(value: t.Any, where: str) -> Decimal:
+def price_field(value: t.Any, where: str) -> Decimal:
     # Floats are refused: 0.1 + 0.2 is not a price.
     if isinstance(value, (bool, float)) or not isinstance(value, (int, str, Decimal)):
         raise InvalidPayload(
@@ -145,7 +146,7 @@ def _price(value: t.Any, where: str) -> Decimal:
     return price
 
 
-def _quantity(value: t.Any, where: str) -> int:
+def quantity_field(value: t.Any, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidPayload(f"{where} must be a whole number", where)
 
@@ -158,7 +159,8 @@ def _quantity(value: t.Any, where: str) -> int:
     return value
 
 
-def _url(value: t.Any, where: str) -> str | None:
+def url_field(value: t.Any, where: str) -> str | None:
+    """An absolute http(s) URL, or ``None``."""
     if value is None:
         return None
 

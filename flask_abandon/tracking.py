@@ -27,11 +27,11 @@ from .models import (
     new_journey_key,
     utcnow,
 )
+from .config import Settings
+from .kinds import KINDS
 from .payloads import (
-    CartContents,
     clean_currency,
     clean_email,
-    clean_items,
     clean_locale,
     clean_name,
     clean_step,
@@ -63,35 +63,60 @@ def find_journey(
 
 def track(
     session: Session,
+    settings: Settings,
     kind: str,
     *,
     journey: Journey | None,
+    given: t.Mapping[str, t.Any],
     ref: str | None = None,
-    items: t.Any = None,
     email: t.Any = None,
     name: t.Any = None,
+    consent: t.Any = None,
     locale: t.Any = None,
     currency: t.Any = None,
     step: t.Any = None,
     now: datetime | None = None,
-) -> Journey:
+) -> Journey | None:
     """Update ``journey``, or start one, with what the visitor did just now.
 
-    Arguments left as ``None`` keep their stored value. Everything is checked
-    before anything is written, so a refused call changes nothing. The caller
-    commits.
+    ``given`` holds what the kind tracks (a cart's ``items``, a booking's
+    ``selection``...); arguments left as ``None`` keep their stored value.
+    Everything is checked before anything is written, so a refused call
+    changes nothing. The caller commits.
+
+    Browsing is only recorded for a known contact who consented to marketing;
+    otherwise nothing is written and ``None`` is returned.
 
     :raises InvalidPayload: naming the first field at fault.
     """
-    contents: CartContents | None = None if items is None else clean_items(items)
+    kind_rules = KINDS[kind]
+    unknown = sorted(set(given) - set(kind_rules.fields))
+
+    if unknown:
+        raise InvalidPayload(
+            f"a {kind} takes {list(kind_rules.fields)}, not {unknown}", unknown[0]
+        )
+
     email = None if email is None else clean_email(email)
     locale = None if locale is None else clean_locale(locale)
     currency = None if currency is None else clean_currency(currency)
     step = None if step is None else clean_step(step)
     name = None if name is None else clean_name(name)
 
+    if consent is not None and not isinstance(consent, bool):
+        raise InvalidPayload("consent must be true or false", "consent")
+
     if ref is not None and (not isinstance(ref, str) or not 0 < len(ref) <= 128):
         raise InvalidPayload("ref must be a string of 1 to 128 characters", "ref")
+
+    stored = journey.data if journey is not None else {}
+    contents = None
+
+    if any(value is not None for value in given.values()):
+        contents = kind_rules.contents(stored, dict(given), settings)
+
+    if kind == "browse" and not _consented(session, journey, email, consent):
+        return None
 
     now = now or utcnow()
 
@@ -102,9 +127,11 @@ def track(
         session.add(journey)
 
     if contents is not None:
-        journey.data = {**journey.data, "items": contents.items}
+        journey.data = contents.data
         journey.item_count = contents.item_count
-        journey.value = contents.value
+
+        if contents.value is not None:
+            journey.value = contents.value
 
         if contents.item_count and journey.first_held_at is None:
             journey.first_held_at = now
@@ -112,14 +139,39 @@ def track(
     if email is not None:
         journey.contact = get_or_create_contact(session, email, locale)
 
-    if name is not None and journey.contact is not None:
-        journey.contact.name = name
+        if "email_given_at" not in journey.data:
+            journey.data = {**journey.data, "email_given_at": now.isoformat()}
+
+    if journey.contact is not None:
+        if name is not None:
+            journey.contact.name = name
+
+        if consent is not None:
+            journey.contact.marketing_consent = consent
 
     journey.locale = locale or journey.locale
     journey.currency = currency or journey.currency
     journey.step = step or journey.step
     journey.last_activity_at = now
     return journey
+
+
+def _consented(
+    session: Session, journey: Journey | None, email: str | None, consent: bool | None
+) -> bool:
+    """Whether browsing may be recorded: a known person who said yes."""
+    if consent is not None:
+        return consent and (email is not None or
+                            (journey is not None and journey.contact is not None))
+
+    contact = journey.contact if journey is not None else None
+
+    if contact is None and email is not None:
+        contact = session.scalars(
+            sa.select(Contact).filter_by(email_key=email.lower())
+        ).first()
+
+    return contact is not None and contact.marketing_consent is True
 
 
 def get_or_create_contact(

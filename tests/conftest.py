@@ -19,25 +19,65 @@ from flask_sqlalchemy import SQLAlchemy
 
 from flask_abandon import Abandon
 
-REDIS_URL = os.environ.get("ABANDON_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
-POSTGRES_URL = os.environ.get(
+POSTGRES_SERVER = os.environ.get(
     "ABANDON_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+#: Each test run works in a schema and a Redis database of its own, so two
+#: runs on one machine never drop or flush each other's data.
+RUN_NAME = f"abandon_test_{os.getpid()}"
+RUN_MARK = "flask-abandon:test-run"
 
 
-def _postgres_reachable() -> bool:
+def _claim_redis_url() -> str:
+    given = os.environ.get("ABANDON_TEST_REDIS_URL")
+
+    if given:
+        return given
+
+    for number in range(15, 7, -1):
+        url = f"redis://127.0.0.1:6379/{number}"
+
+        with redis.Redis.from_url(url) as connection:
+            if connection.set(RUN_MARK, RUN_NAME, nx=True, ex=3600):
+                return url
+
+    raise RuntimeError("Redis databases 8 to 15 are all taken by other test runs")
+
+
+def _make_postgres_schema() -> str | None:
+    """A URL into a fresh schema of the test database, or ``None``."""
     try:
-        engine = sa.create_engine(POSTGRES_URL)
-        with engine.connect():
-            pass
+        engine = sa.create_engine(POSTGRES_SERVER)
+
+        with engine.begin() as connection:
+            connection.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {RUN_NAME}"))
+
         engine.dispose()
-    except Exception:
-        return False
+    except (ImportError, sa.exc.OperationalError):
+        return None
 
-    return True
+    separator = "&" if "?" in POSTGRES_SERVER else "?"
+    return f"{POSTGRES_SERVER}{separator}options=-csearch_path%3D{RUN_NAME}"
 
 
-DATABASES = ["sqlite"] + (["postgresql"] if _postgres_reachable() else [])
+REDIS_URL = _claim_redis_url()
+POSTGRES_URL = _make_postgres_schema()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    with redis.Redis.from_url(REDIS_URL) as connection:
+        connection.flushdb()
+
+    if POSTGRES_URL is not None:
+        engine = sa.create_engine(POSTGRES_SERVER)
+
+        with engine.begin() as connection:
+            connection.execute(sa.text(f"DROP SCHEMA IF EXISTS {RUN_NAME} CASCADE"))
+
+        engine.dispose()
+
+
+DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 
 @dataclass
@@ -99,8 +139,10 @@ def smtp() -> t.Iterator[SMTPSink]:
 def redis_conn() -> t.Iterator[redis.Redis]:
     connection = redis.Redis.from_url(REDIS_URL)
     connection.flushdb()
+    connection.set(RUN_MARK, RUN_NAME, ex=3600)
     yield connection
     connection.flushdb()
+    connection.set(RUN_MARK, RUN_NAME, ex=3600)
     connection.close()
 
 
