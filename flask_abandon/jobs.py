@@ -20,6 +20,7 @@ from rq import Queue
 from rq.scheduler import RQScheduler
 
 from . import rules, signals
+from .sweep import SweepResult, sweep_journeys
 from .mail import SendFailed, build_message, connect, send
 from .models import Event, Reminder, ReminderStatus, utcnow
 from .state import get_state
@@ -108,12 +109,12 @@ def schedule_next_sweep(app: Flask, now: datetime | None = None) -> None:
     )
 
 
-def run_sweep(app: Flask, now: datetime | None = None) -> rules.SweepResult:
+def run_sweep(app: Flask, now: datetime | None = None) -> SweepResult:
     """Abandon idle journeys, plan reminders and give each an RQ job."""
     state = get_state(app)
     session = state.db.session
     now = now or utcnow()
-    result = rules.sweep(session, state.settings, now)
+    result = sweep_journeys(session, state.settings, now)
     queue = get_queue(app)
     enqueued = 0
 

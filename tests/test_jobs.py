@@ -22,9 +22,10 @@ from flask_abandon.worker import run_worker
 SEOUL = ZoneInfo("Asia/Seoul")
 
 
-def start_cart(client, email="ann@example.com", items=ITEMS):
+def start_cart(client, email="ann@example.com", items=ITEMS, **extra):
     response = client.post("/abandon/track",
-                           json={"kind": "cart", "items": items, "email": email})
+                           json={"kind": "cart", "items": items, "email": email,
+                                 **extra})
     assert response.status_code == 204, response.json
 
 
@@ -275,7 +276,7 @@ def test_a_visitor_back_in_the_shop_postpones_the_next_reminder(
 
 def test_late_worker_sends_only_the_latest_due_reminder(app, db, client, smtp,
                                                         redis_conn):
-    start_cart(client)
+    start_cart(client, consent=True)
 
     with app.app_context():
         first, second, third = abandon_now(app, db)
