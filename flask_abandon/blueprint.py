@@ -94,7 +94,7 @@ def recover(token: str) -> t.Any:
     state = get_state(current_app)
 
     try:
-        journey_key, reminder_id = read_recovery_token(
+        journey_key, reminder_id, action = read_recovery_token(
             current_app, token, state.settings.link_max_age
         )
     except SignatureExpired:
@@ -111,22 +111,36 @@ def recover(token: str) -> t.Any:
     if journey.status in JourneyStatus.COMPLETED:
         return _page("abandon/already_completed.html", 200, journey=journey)
 
-    restore = state.extension.restorers.get(journey.kind)
-
     if journey.status == JourneyStatus.EXPIRED or journey.item_count == 0:
         return _page("abandon/unavailable.html", 410, journey=journey)
 
-    if restore is None:
-        logger.error(
-            "A %s recovery link was opened but no restorer is registered;"
-            " add one with @abandon.restorer(%r)", journey.kind, journey.kind,
-        )
-        return _page("abandon/unavailable.html", 404, journey=journey)
-
     tracking.record_click(session, journey, reminder_id, utcnow())
     state.extension.remember(journey)
-    target = restore(journey)
-    return redirect(target) if isinstance(target, str) else target
+    restore = state.extension.restorers.get((journey.kind, action))
+
+    if restore is not None:
+        target = restore(journey)
+        return redirect(target) if isinstance(target, str) else target
+
+    return _default_restore(journey, action)
+
+
+def _default_restore(journey: Journey, action: str) -> t.Any:
+    """Where a link leads when the host registered no restorer for it."""
+    search_url = (journey.data.get("search") or {}).get("url")
+
+    if action == "search" and search_url:
+        return redirect(search_url)
+
+    if journey.kind == "browse":
+        views = list(reversed(journey.data.get("views", [])))
+        return _page("abandon/viewed.html", 200, journey=journey, views=views)
+
+    logger.error(
+        "A %s recovery link was opened but no restorer is registered;"
+        " add one with @abandon.restorer(%r)", journey.kind, journey.kind,
+    )
+    return _page("abandon/unavailable.html", 404, journey=journey)
 
 
 @blueprint.route("/u/<token>", methods=["GET", "POST"])

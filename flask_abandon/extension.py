@@ -27,6 +27,10 @@ SESSION_KEY = "_abandon"
 #: Called with the journey when its recovery link is opened; puts it back in
 #: the visitor's session and returns where to send them (a URL or response).
 Restorer = t.Callable[[Journey], t.Any]
+#: Called with a booking before each reminder: is what it holds still free?
+AvailabilityCheck = t.Callable[[Journey], bool]
+#: Called with a browse session: products to suggest, as dicts like ``viewed``.
+Recommender = t.Callable[[Journey], list[dict[str, t.Any]]]
 
 
 class Abandon:
@@ -40,7 +44,9 @@ class Abandon:
 
     def __init__(self, app: Flask | None = None, *, db: SQLAlchemy | None = None):
         self.db = db
-        self.restorers: dict[str, Restorer] = {}
+        self.restorers: dict[tuple[str, str], Restorer] = {}
+        self.availability_checks: dict[str, AvailabilityCheck] = {}
+        self.recommenders: dict[str, Recommender] = {}
 
         if app is not None:
             self.init_app(app)
@@ -112,7 +118,9 @@ class Abandon:
 
         attach(admin, self.db)
 
-    def restorer(self, kind: str) -> t.Callable[[Restorer], Restorer]:
+    def restorer(
+        self, kind: str, action: str = "continue"
+    ) -> t.Callable[[Restorer], Restorer]:
         """Register the function that puts a journey of ``kind`` back.
 
         It runs when a recovery link is opened, in whatever browser opens it,
@@ -122,10 +130,44 @@ class Abandon:
             def restore_cart(journey):
                 session["cart"] = {i["sku"]: i["quantity"] for i in journey.items}
                 return url_for("shop.cart")
+
+        Booking emails also link to the saved search: register its restorer
+        with ``action="search"``. Browse sessions without a restorer get a page
+        listing the products viewed.
         """
 
         def register(function: Restorer) -> Restorer:
-            self.restorers[kind] = function
+            self.restorers[kind, action] = function
+            return function
+
+        return register
+
+    def availability_check(
+        self, kind: str = "booking"
+    ) -> t.Callable[[AvailabilityCheck], AvailabilityCheck]:
+        """Register the check run before each reminder of ``kind``: return
+        ``False`` when what the journey holds (a room, a seat) has gone.
+
+        A gone booking gets the "search again" email instead, or none when
+        ``ABANDON_BOOKING_WHEN_UNAVAILABLE`` is ``"skip"``.
+        """
+
+        def register(function: AvailabilityCheck) -> AvailabilityCheck:
+            self.availability_checks[kind] = function
+            return function
+
+        return register
+
+    def recommender(
+        self, kind: str = "browse"
+    ) -> t.Callable[[Recommender], Recommender]:
+        """Register what "similar products" emails suggest for a journey.
+
+        The default suggests the most viewed products of the same categories.
+        """
+
+        def register(function: Recommender) -> Recommender:
+            self.recommenders[kind] = function
             return function
 
         return register

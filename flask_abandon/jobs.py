@@ -186,6 +186,9 @@ def send_reminder(reminder_id: int, now: datetime | None = None) -> str:
 
     reason = rules.stop_reason(session, state.settings, reminder, now)
 
+    if reason is None:
+        reason = _check_availability(app, reminder)
+
     if reason is None and not app.config["ABANDON_SEND_EMAILS"]:
         reason = "sending is turned off (ABANDON_SEND_EMAILS)"
 
@@ -212,7 +215,7 @@ def deliver(
     # A broken template must not leave the row claimed forever: whatever
     # goes wrong while rendering is recorded on the reminder, then raised.
     try:
-        message = build_message(app, state.settings, reminder)
+        message = build_message(app, reminder)
     except Exception as error:
         reminder.status = ReminderStatus.FAILED
         reminder.reason = f"could not render: {error!r}"[:255]
@@ -242,6 +245,28 @@ def deliver(
                 reminder.to_email)
     signals.reminder_sent.send(reminder, message=message)
     return "sent"
+
+
+def _check_availability(app: Flask, reminder: Reminder) -> str | None:
+    """Ask the host whether what the journey holds is still there.
+
+    A booking whose slot has gone gets the "search again" email instead,
+    unless the shop chose to send nothing.
+    """
+    state = get_state(app)
+    journey = reminder.journey
+    check = state.extension.availability_checks.get(journey.kind)
+
+    if check is None or check(journey):
+        return None
+
+    if journey.kind == "booking" and (
+        state.settings.booking_when_unavailable == "search_again"
+    ):
+        reminder.template = "booking_search_again"
+        return None
+
+    return "no longer available"
 
 
 def _skip(session: t.Any, reminder: Reminder, reason: str) -> str:

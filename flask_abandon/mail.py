@@ -12,10 +12,8 @@ from flask import Flask, render_template
 from flask_mail import Connection, Message
 
 from .config import Settings
-from .links import external_url
+from .context import email_context
 from .models import Reminder
-from .money import format_money
-from .tokens import make_recovery_token, make_unsubscribe_token
 
 logger = logging.getLogger(__name__)
 
@@ -44,51 +42,13 @@ def sender(app: Flask) -> str | tuple[str, str]:
     return one_line(value)
 
 
-def email_context(
-    app: Flask, settings: Settings, reminder: Reminder
-) -> dict[str, t.Any]:
-    """What reminder templates are rendered with; links are absolute."""
-    journey = reminder.journey
-    contact = journey.contact
-    assert contact is not None, "reminders are only built for journeys with a contact"
-    locale = journey.locale or contact.locale or app.config["ABANDON_DEFAULT_LOCALE"]
-
-    def money(amount: t.Any) -> str:
-        return format_money(amount, journey.currency, locale)
-
-    items = [
-        {
-            **item,
-            "unit_price_display": money(item["unit_price"]),
-            "line_total_display": money(item["unit_price"] * item["quantity"]),
-        }
-        for item in journey.items
-    ]
-    recover_token = make_recovery_token(app, journey.key, reminder.id)
-    unsubscribe_token = make_unsubscribe_token(app, contact.email_key)
-    return {
-        "reminder": reminder,
-        "journey": journey,
-        "contact": contact,
-        "items": items,
-        "total_display": money(journey.value),
-        "shop_name": app.config["ABANDON_SHOP_NAME"] or app.name,
-        "recover_url": external_url(
-            app, settings.base_url, "abandon.recover", token=recover_token
-        ),
-        "unsubscribe_url": external_url(
-            app, settings.base_url, "abandon.unsubscribe", token=unsubscribe_token
-        ),
-    }
-
-
-def build_message(app: Flask, settings: Settings, reminder: Reminder) -> Message:
+def build_message(app: Flask, reminder: Reminder) -> Message:
     """Render the reminder's templates into a message for its contact.
 
     ``abandon/email/<template>.subject.txt``, ``.txt`` and ``.html`` are
     looked up in the host's templates first, so each can be overridden.
     """
-    context = email_context(app, settings, reminder)
+    context = email_context(app, reminder)
     name = f"abandon/email/{reminder.template}"
     subject = one_line(render_template(f"{name}.subject.txt", **context))
     unsubscribe_url = context["unsubscribe_url"]

@@ -269,3 +269,39 @@ class Reminder(Base):
 
     def __repr__(self) -> str:
         return f"<Reminder {self.id} {self.template} {self.status}>"
+
+
+class ProductView(Base):
+    """One product view of a browse session, kept apart so that the default
+    recommendations can ask SQL which products are popular."""
+
+    __tablename__ = "abandon_product_view"
+    __table_args__ = (sa.Index("ix_abandon_product_view_category", "category", "sku"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    journey_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("abandon_journey.id", ondelete="CASCADE"), index=True
+    )
+    sku: Mapped[str] = mapped_column(sa.String(255))
+    name: Mapped[str] = mapped_column(sa.String(255))
+    category: Mapped[str | None] = mapped_column(sa.String(255))
+    url: Mapped[str | None] = mapped_column(sa.String(2048))
+    image_url: Mapped[str | None] = mapped_column(sa.String(2048))
+    price: Mapped[Decimal | None]
+    rating_average: Mapped[float | None]
+    rating_count: Mapped[int | None]
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    journey: Mapped[Journey] = relationship()
+
+    def as_product(self) -> dict[str, t.Any]:
+        return {
+            "sku": self.sku,
+            "name": self.name,
+            "category": self.category,
+            "url": self.url,
+            "image_url": self.image_url,
+            "price": None if self.price is None else str(self.price),
+            "rating_average": self.rating_average,
+            "rating_count": self.rating_count,
+        }

@@ -27,14 +27,18 @@ def _serializer(app: Flask, salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(keys, salt=salt)
 
 
-def make_recovery_token(app: Flask, journey_key: str, reminder_id: int | None) -> str:
-    return _serializer(app, RECOVER_SALT).dumps([journey_key, reminder_id])
+def make_recovery_token(
+    app: Flask, journey_key: str, reminder_id: int | None, action: str = "continue"
+) -> str:
+    """Sign a link that brings a journey back; ``action`` says how ("continue"
+    where it was left, or a booking's "search" run again)."""
+    return _serializer(app, RECOVER_SALT).dumps([journey_key, reminder_id, action])
 
 
 def read_recovery_token(
     app: Flask, token: str, max_age: timedelta
-) -> tuple[str, int | None]:
-    """Return the journey key and reminder id a recovery token was made for.
+) -> tuple[str, int | None, str]:
+    """Return the journey key, reminder id and action a token was made for.
 
     :raises itsdangerous.SignatureExpired: when older than ``max_age``.
     :raises itsdangerous.BadData: when tampered with or malformed.
@@ -42,8 +46,8 @@ def read_recovery_token(
     payload = _serializer(app, RECOVER_SALT).loads(
         token, max_age=int(max_age.total_seconds())
     )
-    journey_key, reminder_id = payload
-    return str(journey_key), reminder_id
+    journey_key, reminder_id, action = payload
+    return str(journey_key), reminder_id, str(action)
 
 
 def make_unsubscribe_token(app: Flask, email_key: str) -> str:

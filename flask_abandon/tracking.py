@@ -22,6 +22,7 @@ from .models import (
     Event,
     Journey,
     JourneyStatus,
+    ProductView,
     Reminder,
     ReminderStatus,
     new_journey_key,
@@ -125,6 +126,14 @@ def track(
             kind=kind, key=new_journey_key(), ref=ref, created_at=now, data={}
         )
         session.add(journey)
+
+    if kind == "browse" and contents is not None:
+        view = contents.data["views"][-1]
+        session.add(ProductView(journey=journey, at=now, **{
+            key: view[key] for key in ("sku", "name", "category", "url",
+                                       "image_url", "price", "rating_average",
+                                       "rating_count")
+        }))
 
     if contents is not None:
         journey.data = contents.data
