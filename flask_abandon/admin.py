@@ -1,0 +1,427 @@
+"""The shop owner's admin: carts, reminders, contacts and the dashboard.
+
+Built on Flask-Admin. The views join the host's own :class:`~flask_admin.Admin`
+through :meth:`Abandon.init_admin <flask_abandon.Abandon.init_admin>`, or a
+small admin of our own is mounted at ``ABANDON_ADMIN_URL``. Either way the
+endpoints start with ``abandon_admin`` and every view stays closed until
+``ABANDON_ADMIN_ACCESS`` says who may see it.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+
+import sqlalchemy as sa
+from flask import Flask, Response, abort, current_app, flash, redirect, request
+from flask_admin import Admin, BaseView, expose
+from flask_admin.actions import action
+from flask_admin.contrib.sqla import ModelView
+from flask_admin.contrib.sqla.filters import BooleanEqualFilter, FilterEqual
+from flask_admin.form import SecureForm
+from flask_admin.theme import Bootstrap4Theme
+from markupsafe import Markup
+from sqlalchemy.orm import selectinload
+from wtforms import EmailField
+from wtforms.validators import Email, InputRequired
+
+from . import resend
+from .access import Guarded, form_base, tell_closed
+from .dashboard import DashboardView
+from .display import (
+    ENDPOINT,
+    detail_url,
+    items_summary,
+    journeys_csv,
+    local_time,
+    money,
+    reminder_counts,
+    shop_timezone,
+    shown_status,
+    timeline,
+)
+from .errors import ConfigError
+from .filters import HasValueFilter, LocalDateBetween, RecoveredFilter, StatusFilter
+from .mail import SendFailed
+from .models import Contact, Journey, Reminder, ReminderStatus
+
+if t.TYPE_CHECKING:
+    from flask_sqlalchemy import SQLAlchemy
+
+logger = logging.getLogger(__name__)
+
+
+class SecuredModelView(Guarded, ModelView):
+    """Read-only lists whose every POST carries a CSRF token."""
+
+    form_base_class = SecureForm
+    can_create = False
+    can_edit = False
+    can_delete = False
+    can_export = False
+    can_view_details = True
+    # Counting a million rows on every page view is what makes admins slow.
+    simple_list_pager = True
+    named_filter_urls = True
+    # Related rows are loaded by each view's get_query, one query a page.
+    column_auto_select_related = False
+    page_size = 50
+
+    def _handle_view(self, name: str, **kwargs: t.Any) -> t.Any:
+        # Chosen on each request, so the order in which the host set up
+        # CSRFProtect and this extension does not matter.
+        base = form_base(current_app)
+
+        if self.form_base_class is not base:
+            self.form_base_class = base
+            self._refresh_forms_cache()
+
+        return super()._handle_view(name, **kwargs)
+
+    def make_form(self, **fields: t.Any) -> type[t.Any]:
+        return type("AdminForm", (self.form_base_class,), fields)
+
+    @property
+    def db_session(self) -> t.Any:
+        return self.session.session
+
+    def time_column(self, view: t.Any, context: t.Any, model: t.Any, name: str) -> str:
+        return local_time(getattr(model, name))
+
+    def search_placeholder(self) -> str:
+        return "Exact email or reference"
+
+
+class JourneyView(SecuredModelView):
+    """Journeys of one kind: ``JourneyView(db, kind="cart")``.
+
+    Listed newest activity first, abandoned ones by default; filters and the
+    default sort ride on ``ix_abandon_journey_sweep``.
+    """
+
+    list_template = "abandon/admin/journey_list.html"
+    details_template = "abandon/admin/journey_details.html"
+    can_delete = True
+    column_list = ["contact", "items", "value", "last_activity_at", "reminders",
+                   "status"]
+    column_details_list = ["id", "ref", "status", "contact", "items", "value",
+                           "revenue", "step", "payment", "created_at",
+                           "first_held_at", "last_activity_at", "abandoned_at",
+                           "clicked_at", "completed_at"]
+    column_sortable_list = ["last_activity_at"]
+    column_default_sort = ("last_activity_at", True)
+    column_searchable_list = ["ref"]
+    column_labels = {"last_activity_at": "Last activity", "ref": "Reference",
+                     "items": "Items", "reminders": "Reminders sent / planned"}
+    #: Rows one CSV export holds at most.
+    export_max_rows = 10_000
+
+    def __init__(self, db: t.Any, kind: str = "cart", **kwargs: t.Any) -> None:
+        self.kind = kind
+        self.column_filters = [
+            StatusFilter(),
+            LocalDateBetween(Journey.last_activity_at, "Last activity"),
+            LocalDateBetween(Journey.created_at, "Started"),
+            HasValueFilter(Journey.contact_id, "Has email"),
+            RecoveredFilter(Journey.status, "Recovered"),
+        ]
+        self.column_formatters = {
+            "contact": lambda v, c, m, n: contact_cell(m.contact),
+            "items": lambda v, c, m, n: items_summary(m),
+            "value": lambda v, c, m, n: money(m.value, m.currency),
+            "revenue": lambda v, c, m, n: money(m.revenue, m.currency),
+            "reminders": lambda v, c, m, n: self.reminder_cell(m),
+            "status": lambda v, c, m, n: shown_status(m),
+            **{name: self.time_column for name in self.column_details_list
+               if name.endswith("_at")},
+        }
+        kwargs.setdefault("name", f"{kind.title()}s")
+        kwargs.setdefault("endpoint", f"{ENDPOINT}_{kind}s")
+        super().__init__(Journey, db, **kwargs)
+
+    def get_query(self) -> t.Any:
+        return (
+            super().get_query()
+            .filter(Journey.kind == self.kind, Journey.is_bot.is_(False))
+            .options(selectinload(Journey.contact))
+        )
+
+    def get_count_query(self) -> t.Any:
+        return super().get_count_query().filter(
+            Journey.kind == self.kind, Journey.is_bot.is_(False)
+        )
+
+    def get_one(self, id: t.Any) -> Journey | None:
+        journey = self.db_session.get(Journey, int(id))
+        return journey if journey is not None and journey.kind == self.kind else None
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):  # type: ignore[no-untyped-def]
+        # Exact matches only, so both lookups use an index at any size.
+        term = search.strip()
+        condition = sa.or_(
+            Journey.ref == term,
+            Journey.contact_id.in_(
+                sa.select(Contact.id).where(Contact.email_key == term.lower())
+            ),
+        )
+
+        if count_query is not None:
+            count_query = count_query.filter(condition)
+
+        return query.filter(condition), count_query, joins, count_joins
+
+    def get_list(self, *args: t.Any, **kwargs: t.Any) -> t.Any:
+        count, rows = super().get_list(*args, **kwargs)
+
+        if isinstance(rows, list):
+            reminder_counts(self.db_session, [row.id for row in rows])
+
+        return count, rows
+
+    def reminder_cell(self, journey: Journey) -> str:
+        counts = reminder_counts(self.db_session, [journey.id])[journey.id]
+        return (f"{counts.get(ReminderStatus.SENT, 0)} sent /"
+                f" {counts.get(ReminderStatus.PLANNED, 0)} planned")
+
+    def timeline(self, journey: Journey) -> list[tuple[str, str, str]]:
+        return timeline(journey)
+
+    @expose("/")
+    def index_view(self) -> t.Any:
+        # A first visit shows abandoned journeys; "any status" shows all.
+        if not request.args:
+            return redirect(self.get_url(".index_view", **StatusFilter.args(self)))
+
+        self._template_args["export_url"] = self.get_url(
+            ".export_csv", **request.args.to_dict()
+        )
+        self._template_args["export_form"] = self.action_form()
+        return super().index_view()
+
+    @expose("/export.csv", methods=("POST",))
+    def export_csv(self) -> t.Any:
+        """The filtered list as CSV; a POST with a CSRF token, like actions."""
+        if not self.action_form().validate():
+            flash("The export form had expired; please try again.", "error")
+            return redirect(self.get_url(".index_view", **request.args.to_dict()))
+
+        args = self._get_list_extra_args()
+        sort = self._get_column_by_idx(args.sort)
+        _, rows = self.get_list(
+            0, sort[0] if sort else None, bool(args.sort_desc), args.search,
+            args.filters, page_size=self.export_max_rows,
+        )
+        response = Response(journeys_csv(self.db_session, rows), mimetype="text/csv")
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="{self.kind}s.csv"'
+        )
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    @action("resend", "Resend reminder now",
+            "Send a reminder now to each selected shopper?")
+    def action_resend(self, ids: list[str]) -> None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        outcome = resend.resend(app, [int(i) for i in ids])
+
+        if outcome.sent:
+            flash(f"Reminder sent for {len(outcome.sent)} {self.kind}(s).", "success")
+
+        for journey, reason in outcome.refused:
+            flash(f"Not sent for {self.kind} {journey.id} "
+                  f"({journey.contact.email if journey.contact else 'no email'}):"
+                  f" {reason}.", "warning")
+
+        for journey, reason in outcome.failed:
+            flash(f"Sending failed for {self.kind} {journey.id}: {reason}", "error")
+
+    @action("cancel", "Cancel planned reminders",
+            "Cancel the planned reminders of the selected journeys?")
+    def action_cancel(self, ids: list[str]) -> None:
+        condition = Reminder.journey_id.in_([int(i) for i in ids])
+        flash(f"{resend.cancel(self.db_session, condition)} planned reminder(s)"
+              " cancelled.", "success")
+
+
+def contact_cell(contact: Contact | None) -> Markup | str:
+    if contact is None:
+        return "(no email)"
+
+    url = detail_url("contacts", contact.id)
+    name = Markup("<br><small>{}</small>").format(contact.name) if contact.name else ""
+    return Markup('<a href="{}">{}</a>{}').format(url, contact.email, name)
+
+
+class ReminderView(SecuredModelView):
+    """Every reminder, planned or done, with why it was skipped or failed."""
+
+    list_template = "abandon/admin/reminder_list.html"
+    column_list = ["journey", "template", "status", "send_at", "sent_at", "manual",
+                   "attempts"]
+    column_details_list = ["id", "journey", "template", "status", "reason",
+                           "manual", "send_at", "sent_at", "to_email", "attempts",
+                           "created_at"]
+    column_sortable_list = ["send_at", "sent_at"]
+    column_default_sort = ("id", True)
+    column_labels = {"send_at": "Scheduled", "sent_at": "Sent",
+                     "manual": "Sent how", "to_email": "Sent to"}
+
+    def __init__(self, db: t.Any, **kwargs: t.Any) -> None:
+        self.column_filters = [
+            FilterEqual(Reminder.status, "Status", options=[
+                (s, s) for s in ("planned", "sending", "sent", "skipped", "failed",
+                                 "cancelled")
+            ]),
+            BooleanEqualFilter(Reminder.manual, "Manual"),
+            LocalDateBetween(Reminder.send_at, "Scheduled"),
+        ]
+        self.column_formatters = {
+            "journey": lambda v, c, m, n: journey_cell(m.journey),
+            "status": lambda v, c, m, n: (
+                f"{m.status}: {m.reason}" if m.reason else m.status),
+            "manual": lambda v, c, m, n: "manual" if m.manual else "automatic",
+            "send_at": self.time_column,
+            "sent_at": self.time_column,
+            "created_at": self.time_column,
+        }
+        kwargs.setdefault("name", "Reminders")
+        kwargs.setdefault("endpoint", f"{ENDPOINT}_reminders")
+        super().__init__(Reminder, db, **kwargs)
+
+    def get_query(self) -> t.Any:
+        return super().get_query().options(
+            selectinload(Reminder.journey).selectinload(Journey.contact)
+        )
+
+    @action("cancel", "Cancel", "Cancel the selected planned reminders?")
+    def action_cancel(self, ids: list[str]) -> None:
+        condition = Reminder.id.in_([int(i) for i in ids])
+        flash(f"{resend.cancel(self.db_session, condition)} planned reminder(s)"
+              " cancelled.", "success")
+
+    @expose("/test/<int:id>", methods=("GET", "POST"))
+    def test_view(self, id: int) -> t.Any:
+        """Send a reminder, rendered from its real journey, to any address."""
+        reminder = self.db_session.get(Reminder, id) or abort(404)
+        form = self.make_form(address=EmailField(
+            "Send to", validators=[InputRequired(), Email()]
+        ))(request.form)
+
+        if request.method == "POST" and form.validate():
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+            try:
+                resend.send_test(app, reminder, form.address.data)
+            except (ValueError, SendFailed) as error:
+                flash(f"The test was not sent: {error}", "error")
+            else:
+                flash(f"Test sent to {form.address.data}.", "success")
+                return redirect(self.get_url(".index_view"))
+
+        return self.render("abandon/admin/test_send.html", reminder=reminder,
+                           form=form, journey_cell=journey_cell)
+
+
+def journey_cell(journey: Journey) -> Markup:
+    contact = journey.contact.email if journey.contact else "no email"
+    return Markup('<a href="{}">{} {}</a> <small>{}</small>').format(
+        detail_url(f"{journey.kind}s", journey.id), journey.kind, journey.id, contact
+    )
+
+
+class ContactView(SecuredModelView):
+    """People reminders can go to: consent, unsubscribes, their journeys."""
+
+    details_template = "abandon/admin/contact_details.html"
+    column_list = ["email", "name", "marketing_consent", "unsubscribed_at",
+                   "created_at"]
+    column_details_list = ["id", "email", "name", "locale", "marketing_consent",
+                           "unsubscribed_at", "created_at"]
+    column_sortable_list = ["created_at"]
+    column_default_sort = ("id", True)
+    column_searchable_list = ["email"]
+    column_labels = {"marketing_consent": "Consent", "unsubscribed_at": "Unsubscribed"}
+
+    def __init__(self, db: t.Any, **kwargs: t.Any) -> None:
+        self.column_filters = [
+            BooleanEqualFilter(Contact.marketing_consent, "Consent"),
+            HasValueFilter(Contact.unsubscribed_at, "Unsubscribed"),
+        ]
+        self.column_formatters = {
+            "unsubscribed_at": self.time_column,
+            "created_at": self.time_column,
+        }
+        kwargs.setdefault("name", "Contacts")
+        kwargs.setdefault("endpoint", f"{ENDPOINT}_contacts")
+        super().__init__(Contact, db, **kwargs)
+
+    def _apply_search(self, query, count_query, joins, count_joins, search):  # type: ignore[no-untyped-def]
+        condition = Contact.email_key == search.strip().lower()
+
+        if count_query is not None:
+            count_query = count_query.filter(condition)
+
+        return query.filter(condition), count_query, joins, count_joins
+
+    def journeys(self, contact: Contact) -> list[tuple[Journey, Markup]]:
+        rows = self.db_session.scalars(
+            sa.select(Journey).where(Journey.contact_id == contact.id)
+            .order_by(Journey.id.desc()).limit(100)
+        ).all()
+        return [(journey, journey_cell(journey)) for journey in rows]
+
+
+def make_views(db: SQLAlchemy, category: str | None = None,
+               prefix: str = "") -> list[BaseView]:
+    """Our model views, their URLs relative to the admin's."""
+    common = {"category": category}
+    return [
+        JourneyView(db, kind="cart", url=f"{prefix}carts", **common),
+        ReminderView(db, url=f"{prefix}reminders", **common),
+        ContactView(db, url=f"{prefix}contacts", **common),
+    ]
+
+
+def attach(admin: Admin, db: SQLAlchemy) -> None:
+    """Add our views to the host's admin, in an "Abandonment" menu."""
+    if admin.app is not None and ENDPOINT in admin.app.blueprints:
+        raise RuntimeError(
+            "flask-abandon already mounted its own admin at ABANDON_ADMIN_URL;"
+            " set ABANDON_ADMIN_URL = None to add its views to your Admin."
+        )
+
+    category = "Abandonment"
+    admin.add_view(DashboardView(name="Dashboard", endpoint=ENDPOINT,
+                                 url="abandon", category=category))
+    admin.add_views(*make_views(db, category, prefix="abandon/"))
+
+    if admin.app is not None:
+        tell_closed(admin.app)
+
+
+def mount(app: Flask, db: SQLAlchemy) -> Admin | None:
+    """Check the admin's settings; mount our own admin at ``ABANDON_ADMIN_URL``
+    unless it is ``None``."""
+    shop_timezone(app.config)
+    access = app.config["ABANDON_ADMIN_ACCESS"]
+
+    if access is not None and not callable(access):
+        raise ConfigError(
+            "ABANDON_ADMIN_ACCESS must be a function returning True for who may"
+            f" see the admin, got {access!r}."
+        )
+
+    url = app.config["ABANDON_ADMIN_URL"]
+
+    if not url:
+        return None
+
+    admin = Admin(
+        app, name="Recovery", url=url, endpoint=ENDPOINT, theme=Bootstrap4Theme(),
+        # As the index, the dashboard serves Flask-Admin's own static files.
+        index_view=DashboardView(name="Dashboard", endpoint=ENDPOINT, url=url,
+                                 static_folder="static"),
+    )
+    admin.add_views(*make_views(db))
+    tell_closed(app)
+    return admin
