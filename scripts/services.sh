@@ -45,3 +45,13 @@ ensure_venv() {
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   .venv/bin/python -m pip install -q -e ".[$1]"
 }
+
+# Debian's Chromium for the browser tests, where apt-get can be used; the
+# browser tests say they were skipped otherwise.
+ensure_chromium() {
+  command -v /usr/bin/chromium >/dev/null 2>&1 && return 0
+  command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ] || return 0
+  echo "Installing Chromium for the browser tests..."
+  { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+    || echo "Chromium could not be installed; browser tests will be skipped." >&2
+}
