@@ -139,3 +139,18 @@ def test_failed_payment_leaves_the_cart_open(app, db, client):
 
     with app.app_context():
         assert only_journey(db).payment == "failed"
+
+
+def test_erase_forgets_a_person_entirely(app, db, client):
+    client.post("/abandon/track", json={"kind": "cart", "items": ITEMS,
+                                        "email": "Ann@Example.com"})
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["abandon", "erase", "ANN@example.com"])
+    assert "Erased ANN@example.com and 1 journeys." in result.output
+
+    with app.app_context():
+        assert count(db, Journey) == 0
+        assert count(db, Contact) == 0
+
+    result = runner.invoke(args=["abandon", "erase", "ann@example.com"])
+    assert "No contact" in result.output
