@@ -20,10 +20,10 @@ from rq import Queue
 from rq.scheduler import RQScheduler
 
 from . import rules, signals
-from .sweep import SweepResult, sweep_journeys
 from .mail import SendFailed, build_message, connect, send
 from .models import Event, Reminder, ReminderStatus, utcnow
 from .state import get_state
+from .sweep import SweepResult, sweep_journeys
 
 logger = logging.getLogger(__name__)
 

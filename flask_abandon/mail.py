@@ -11,7 +11,6 @@ import typing as t
 from flask import Flask, render_template
 from flask_mail import Connection, Message
 
-from .config import Settings
 from .context import email_context
 from .models import Reminder
 

@@ -1,4 +1,4 @@
-"""Erasing a person: their contact, journeys and everything tracked with them."""
+"""Deleting what was tracked: old journeys, or everything about a person."""
 
 from __future__ import annotations
 
@@ -10,6 +10,20 @@ from sqlalchemy.orm import Session
 from .models import Contact, Event, Journey, ProductView, Reminder
 
 logger = logging.getLogger(__name__)
+
+
+def delete_journeys(session: Session, journey_ids: list[int]) -> None:
+    """Delete journeys with their events, reminders and product views."""
+    for table in (Event, Reminder, ProductView):
+        session.execute(
+            sa.delete(table).where(table.journey_id.in_(journey_ids))
+            .execution_options(synchronize_session=False)
+        )
+
+    session.execute(
+        sa.delete(Journey).where(Journey.id.in_(journey_ids))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def erase_contact(session: Session, email: str) -> int | None:
@@ -29,17 +43,7 @@ def erase_contact(session: Session, email: str) -> int | None:
 
     journeys = sa.select(Journey.id).where(Journey.contact_id == contact.id)
     journey_ids = list(session.scalars(journeys))
-
-    for table in (Event, Reminder, ProductView):
-        session.execute(
-            sa.delete(table).where(table.journey_id.in_(journey_ids))
-            .execution_options(synchronize_session=False)
-        )
-
-    session.execute(
-        sa.delete(Journey).where(Journey.id.in_(journey_ids))
-        .execution_options(synchronize_session=False)
-    )
+    delete_journeys(session, journey_ids)
     session.delete(contact)
     session.commit()
     logger.info("Erased contact %s and %d journeys", contact.id, len(journey_ids))

@@ -23,6 +23,7 @@ from .models import (
     Reminder,
     ReminderStatus,
 )
+from .privacy import delete_journeys
 
 logger = logging.getLogger(__name__)
 
@@ -88,17 +89,7 @@ def _delete_form_drafts(session: Session, oldest: datetime) -> int:
         Journey.created_at < oldest,
     )
     ids = list(session.scalars(drafts))
-
-    for table in (Event, Reminder):
-        session.execute(
-            sa.delete(table).where(table.journey_id.in_(ids))
-            .execution_options(synchronize_session=False)
-        )
-
-    session.execute(
-        sa.delete(Journey).where(Journey.id.in_(ids))
-        .execution_options(synchronize_session=False)
-    )
+    delete_journeys(session, ids)
     session.commit()
 
     if ids:

@@ -16,7 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from . import signals
+from .config import Settings
 from .errors import InvalidPayload
+from .kinds import KINDS
 from .models import (
     Contact,
     Event,
@@ -28,8 +30,6 @@ from .models import (
     new_journey_key,
     utcnow,
 )
-from .config import Settings
-from .kinds import KINDS
 from .payloads import (
     clean_currency,
     clean_email,
