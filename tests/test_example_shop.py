@@ -55,7 +55,8 @@ def shop(database_url, smtp, redis_conn, tmp_path) -> t.Iterator[t.Any]:
 
 def reminder_statuses(app: t.Any) -> list[str]:
     with app.app_context():
-        return list(db.session.scalars(sa.select(Reminder.status).order_by(Reminder.id)))
+        query = sa.select(Reminder.status).order_by(Reminder.id)
+        return list(db.session.scalars(query))
 
 
 def test_abandoned_cart_is_reminded_restored_and_bought(shop, smtp):

@@ -80,7 +80,7 @@ def test_gone_slot_gets_search_again_or_nothing(make_app, smtp, redis_conn):
         seen = []
 
         @abandon.availability_check("booking")
-        def still_free(journey):
+        def still_free(journey, seen=seen):
             seen.append(journey.data["selection"]["what"])
             return False
 
