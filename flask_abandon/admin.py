@@ -113,7 +113,8 @@ class JourneyView(SecuredModelView):
     column_searchable_list = ["ref"]
     column_labels = {"last_activity_at": "Last activity", "ref": "Reference",
                      "items": "Items", "reminders": "Reminders sent / planned"}
-    #: Rows one CSV export holds at most.
+    #: Rows one CSV export holds at most. It is built in memory, so a bigger
+    #: export is cut here silently: filter by dates to export in parts.
     export_max_rows = 10_000
 
     def __init__(self, db: t.Any, kind: str = "cart", **kwargs: t.Any) -> None:
@@ -156,14 +157,16 @@ class JourneyView(SecuredModelView):
         return journey if journey is not None and journey.kind == self.kind else None
 
     def _apply_search(self, query, count_query, joins, count_joins, search):  # type: ignore[no-untyped-def]
-        # Exact matches only, so both lookups use an index at any size.
+        # Exact matches only, an address or a reference, never both: each is
+        # one index lookup, where an OR of the two made PostgreSQL scan.
         term = search.strip()
-        condition = sa.or_(
-            Journey.ref == term,
-            Journey.contact_id.in_(
+
+        if "@" in term:
+            condition = Journey.contact_id.in_(
                 sa.select(Contact.id).where(Contact.email_key == term.lower())
-            ),
-        )
+            )
+        else:
+            condition = Journey.ref == term
 
         if count_query is not None:
             count_query = count_query.filter(condition)

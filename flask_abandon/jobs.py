@@ -68,30 +68,54 @@ def get_queue(app: Flask) -> Queue:
     return Queue(app.config["ABANDON_QUEUE"], connection=state.redis)
 
 
-def enqueue_reminder(queue: Queue, reminder: Reminder, now: datetime) -> bool:
-    """Give the reminder an RQ job at its send time; ``False`` if Redis is down.
+#: How many jobs go to Redis in one round trip.
+ENQUEUE_BATCH = 200
+
+
+def enqueue_reminders(queue: Queue, reminders: list[Reminder], now: datetime) -> int:
+    """Give each reminder an RQ job at its send time; return how many got one.
 
     The job id names the reminder and its send time, so enqueueing the same
     plan again replaces the job instead of adding one, while a retry or a
-    postponement gets a job of its own.
+    postponement gets a job of its own. When Redis refuses, the rest stay
+    planned without a job, and the next sweep enqueues them.
     """
+    enqueued = 0
+
+    for start in range(0, len(reminders), ENQUEUE_BATCH):
+        batch = reminders[start:start + ENQUEUE_BATCH]
+
+        try:
+            with queue.connection.pipeline() as pipeline:
+                for reminder in batch:
+                    _enqueue(queue, reminder, now, pipeline)
+
+                pipeline.execute()
+        except redis.RedisError as error:
+            logger.warning(
+                "Redis is unreachable (%s); %d reminders stay planned and the"
+                " next sweep will enqueue them", error, len(reminders) - enqueued,
+            )
+            break
+
+        for reminder in batch:
+            reminder.enqueued_at = now
+
+        enqueued += len(batch)
+
+    return enqueued
+
+
+def _enqueue(
+    queue: Queue, reminder: Reminder, now: datetime, pipeline: t.Any
+) -> None:
     job_id = f"abandon-reminder-{reminder.id}-{int(reminder.send_at.timestamp())}"
 
-    try:
-        if reminder.send_at > now:
-            queue.enqueue_at(reminder.send_at, send_reminder, reminder.id,
-                             job_id=job_id)
-        else:
-            queue.enqueue(send_reminder, reminder.id, job_id=job_id)
-    except redis.RedisError as error:
-        logger.warning(
-            "Redis is unreachable (%s); reminder %s stays planned and the next"
-            " sweep will enqueue it", error, reminder.id,
-        )
-        return False
-
-    reminder.enqueued_at = now
-    return True
+    if reminder.send_at > now:
+        queue.enqueue_at(reminder.send_at, send_reminder, reminder.id,
+                         job_id=job_id, pipeline=pipeline)
+    else:
+        queue.enqueue(send_reminder, reminder.id, job_id=job_id, pipeline=pipeline)
 
 
 def schedule_next_sweep(app: Flask, now: datetime | None = None) -> None:
@@ -116,15 +140,7 @@ def run_sweep(app: Flask, now: datetime | None = None) -> SweepResult:
     now = now or utcnow()
     result = sweep_journeys(session, state.settings, now)
     queue = get_queue(app)
-    enqueued = 0
-
-    # One refusal means Redis is down: leave the rest to the next sweep.
-    for reminder in result.to_enqueue:
-        if not enqueue_reminder(queue, reminder, now):
-            break
-
-        enqueued += 1
-
+    enqueued = enqueue_reminders(queue, result.to_enqueue, now)
     session.commit()
 
     if result.overdue and not _scheduler_running(queue):
@@ -180,7 +196,7 @@ def send_reminder(reminder_id: int, now: datetime | None = None) -> str:
     if later is not None:
         reminder.status = ReminderStatus.PLANNED
         reminder.send_at = later
-        enqueue_reminder(get_queue(app), reminder, now)
+        enqueue_reminders(get_queue(app), [reminder], now)
         session.commit()
         return "postponed"
 
@@ -293,7 +309,7 @@ def _failed(app: Flask, reminder: Reminder, error: SendFailed, now: datetime) ->
             "Reminder %s not sent (%s); retry %d at %s", reminder.id, error,
             reminder.attempts, reminder.send_at.isoformat(),
         )
-        enqueue_reminder(get_queue(app), reminder, now)
+        enqueue_reminders(get_queue(app), [reminder], now)
         session.commit()
         return "retry"
 

@@ -122,45 +122,73 @@ def _abandon_idle(
     after_id = 0
 
     while batch := session.scalars(query.where(Journey.id > after_id)).all():
-        for journey in batch:
-            if _mark_abandoned(session, settings, journey, now):
-                abandoned += 1
-
         after_id = batch[-1].id
+        claimed = _claim_batch(session, [journey.id for journey in batch])
+        journeys = [journey for journey in batch if journey.id in claimed]
+        _plan_reminders(session, settings, journeys, now)
         session.commit()
+        abandoned += len(journeys)
+
+        for journey in journeys:
+            signals.journey_abandoned.send(journey)
 
     return abandoned
 
 
-def _mark_abandoned(
-    session: Session, settings: Settings, journey: Journey, now: datetime
-) -> bool:
-    """Abandon one journey and plan its sequence, unless a rival sweep did."""
-    abandoned_at = journey.last_activity_at + settings.timeout(journey.kind)
-    claimed = session.execute(
+def _claim_batch(session: Session, ids: list[int]) -> set[int]:
+    """Mark still-active journeys abandoned; return the ids this sweep took.
+
+    A rival sweep's rows are left alone: they are no longer active, and those
+    this transaction took are the abandoned ones without an abandonment time
+    yet. (Portable where ``UPDATE ... RETURNING`` is not.)
+    """
+    session.execute(
         sa.update(Journey)
-        .where(Journey.id == journey.id, Journey.status == JourneyStatus.ACTIVE)
-        .values(status=JourneyStatus.ABANDONED, abandoned_at=abandoned_at)
+        .where(Journey.id.in_(ids), Journey.status == JourneyStatus.ACTIVE)
+        .values(status=JourneyStatus.ABANDONED)
         .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
-
-    if not claimed:
-        return False
-
-    for index, step in enumerate(settings.sequences[journey.kind]):
-        session.add(
-            Reminder(
-                journey_id=journey.id,
-                step=index,
-                template=step.template,
-                send_at=abandoned_at + step.delay,
-                created_at=now,
+    )
+    return set(
+        session.scalars(
+            sa.select(Journey.id).where(
+                Journey.id.in_(ids),
+                Journey.status == JourneyStatus.ABANDONED,
+                Journey.abandoned_at.is_(None),
             )
         )
+    )
 
-    session.add(Event(journey_id=journey.id, type="abandoned", at=now))
-    signals.journey_abandoned.send(journey)
-    return True
+
+def _plan_reminders(
+    session: Session, settings: Settings, journeys: list[Journey], now: datetime
+) -> None:
+    """Record when each journey was abandoned and plan its sequence."""
+    if not journeys:
+        return
+
+    abandoned_at = {
+        journey.id: journey.last_activity_at + settings.timeout(journey.kind)
+        for journey in journeys
+    }
+    session.execute(
+        sa.update(Journey),
+        [{"id": id_, "abandoned_at": at} for id_, at in abandoned_at.items()],
+        execution_options={"synchronize_session": False},
+    )
+    session.execute(
+        sa.insert(Reminder),
+        [
+            {"journey_id": journey.id, "step": index, "template": step.template,
+             "send_at": abandoned_at[journey.id] + step.delay, "created_at": now}
+            for journey in journeys
+            for index, step in enumerate(settings.sequences[journey.kind])
+        ],
+    )
+    session.execute(
+        sa.insert(Event),
+        [{"journey_id": journey.id, "type": "abandoned", "at": now}
+         for journey in journeys],
+    )
 
 
 def _unqueued_reminders(

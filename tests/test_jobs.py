@@ -14,7 +14,7 @@ from conftest import ITEMS
 from helpers import idle, minutes, only_journey, reminders_of
 from rq import Queue
 
-from flask_abandon.jobs import enqueue_reminder, get_queue, run_sweep, send_reminder
+from flask_abandon.jobs import enqueue_reminders, get_queue, run_sweep, send_reminder
 from flask_abandon.models import ReminderStatus, utcnow
 from flask_abandon.tracking import record_payment
 from flask_abandon.worker import run_worker
@@ -122,7 +122,7 @@ def test_cli_worker_runs_the_scheduler(app, db, client, smtp, redis_conn):
     with app.app_context():
         first = abandon_now(app, db)[0]
         first.send_at = utcnow() + timedelta(seconds=1)
-        assert enqueue_reminder(get_queue(app), first, utcnow())
+        assert enqueue_reminders(get_queue(app), [first], utcnow()) == 1
         db.session.commit()
         journey_id = first.journey_id
         time.sleep(1.5)
@@ -286,3 +286,19 @@ def test_late_worker_sends_only_the_latest_due_reminder(app, db, client, smtp,
         assert send_reminder(second.id, now=late) == "sent"
 
     assert len(smtp.received) == 1
+
+
+def test_sweep_warns_when_no_scheduler_sends_overdue_reminders(
+    app, db, client, redis_conn, caplog
+):
+    start_cart(client)
+
+    with app.app_context():
+        first = abandon_now(app, db)[0]
+        later = first.send_at + minutes(10)
+
+        with caplog.at_level(logging.WARNING):
+            result = run_sweep(app, now=later)
+
+    assert result.overdue == 1
+    assert "No RQ scheduler is running; 1 reminders are overdue" in caplog.text
