@@ -27,6 +27,7 @@ from wtforms.validators import Email, InputRequired
 
 from . import resend
 from .access import Guarded, form_base, tell_closed
+from .config import KNOWN_KINDS
 from .dashboard import DashboardView
 from .display import (
     ENDPOINT,
@@ -374,12 +375,21 @@ class ContactView(SecuredModelView):
         return [(journey, journey_cell(journey)) for journey in rows]
 
 
-def make_views(db: SQLAlchemy, category: str | None = None,
+#: The menu entry of each kind's list; its first word, lower-cased, is the URL.
+LIST_NAMES = {"cart": "Carts", "booking": "Bookings", "form": "Forms",
+              "browse": "Browsing sessions"}
+
+
+def make_views(db: SQLAlchemy, kinds: t.Iterable[str], category: str | None = None,
                prefix: str = "") -> list[BaseView]:
-    """Our model views, their URLs relative to the admin's."""
+    """Our model views, their URLs relative to the admin's: one list per
+    kind of journey the shop tracks, then reminders and contacts."""
     common = {"category": category}
     return [
-        JourneyView(db, kind="cart", url=f"{prefix}carts", **common),
+        *(JourneyView(db, kind=kind, name=LIST_NAMES[kind],
+                      url=f"{prefix}{LIST_NAMES[kind].split()[0].lower()}",
+                      **common)
+          for kind in kinds),
         ReminderView(db, url=f"{prefix}reminders", **common),
         ContactView(db, url=f"{prefix}contacts", **common),
     ]
@@ -396,7 +406,8 @@ def attach(admin: Admin, db: SQLAlchemy) -> None:
     category = "Abandonment"
     admin.add_view(DashboardView(name="Dashboard", endpoint=ENDPOINT,
                                  url="abandon", category=category))
-    admin.add_views(*make_views(db, category, prefix="abandon/"))
+    kinds = admin.app.config["ABANDON_KINDS"] if admin.app else KNOWN_KINDS
+    admin.add_views(*make_views(db, kinds, category, prefix="abandon/"))
 
     if admin.app is not None:
         tell_closed(admin.app)
@@ -425,6 +436,6 @@ def mount(app: Flask, db: SQLAlchemy) -> Admin | None:
         index_view=DashboardView(name="Dashboard", endpoint=ENDPOINT, url=url,
                                  static_folder="static"),
     )
-    admin.add_views(*make_views(db))
+    admin.add_views(*make_views(db, app.config["ABANDON_KINDS"]))
     tell_closed(app)
     return admin

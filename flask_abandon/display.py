@@ -66,15 +66,47 @@ def money(amount: Decimal | None, currency: str | None) -> str:
 
 
 def items_summary(journey: Journey, limit: int = 80) -> str:
-    """``"2 × Green tea, 1 × Tea pot"``, cut short for a list cell."""
-    items = journey.data.get("items") or ()
-    text = ", ".join(f"{item.get('quantity', 1)} × {item.get('name', '?')}"
-                     for item in items)
+    """What the journey holds in a line, cut short for a list cell:
+    ``"2 × Green tea, 1 × Tea pot"`` for a cart."""
+    text = _SUMMARIES[journey.kind](journey.data)
 
     if not text:
         text = f"{journey.item_count} item(s)" if journey.item_count else "empty"
 
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _cart_summary(data: dict[str, t.Any]) -> str:
+    return ", ".join(f"{item.get('quantity', 1)} × {item.get('name', '?')}"
+                     for item in data.get("items") or ())
+
+
+def _booking_summary(data: dict[str, t.Any]) -> str:
+    selection = data.get("selection")
+
+    if not selection:
+        return ""
+
+    dates = " to ".join(d for d in (selection["check_in"], selection["check_out"])
+                        if d)
+    return f"{selection['what']}, {dates}, {selection['party']} guests"
+
+
+def _form_summary(data: dict[str, t.Any]) -> str:
+    filled = data.get("filled") or []
+    return f"{data.get('form', 'form')}: {', '.join(filled)}" if filled else ""
+
+
+def _browse_summary(data: dict[str, t.Any]) -> str:
+    return "viewed " + ", ".join(v["name"] for v in reversed(data.get("views", [])))
+
+
+_SUMMARIES: dict[str, t.Callable[[dict[str, t.Any]], str]] = {
+    "cart": _cart_summary,
+    "booking": _booking_summary,
+    "form": _form_summary,
+    "browse": _browse_summary,
+}
 
 
 def shown_status(journey: Journey) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import typing as t
 from decimal import Decimal
@@ -100,6 +101,11 @@ class Abandon:
         from .cli import abandon_cli
 
         app.register_blueprint(blueprint, url_prefix=app.config["ABANDON_URL_PREFIX"])
+
+        # Mail clients send one-click unsubscribes without a CSRF token, and
+        # the tracking endpoint demands JSON, which other sites cannot send:
+        # both are exempt from Flask-WTF's CSRFProtect, set up before or after.
+        app.before_request(functools.partial(_exempt_from_csrf, app))
         app.cli.add_command(abandon_cli)
 
         from .admin import mount
@@ -341,3 +347,12 @@ class Abandon:
                 f"unknown kind {kind!r}; this shop tracks {list(state.settings.kinds)}",
                 "kind",
             )
+
+
+def _exempt_from_csrf(app: Flask) -> None:
+    from .blueprint import blueprint
+
+    csrf = app.extensions.get("csrf")
+
+    if csrf is not None:
+        csrf.exempt(blueprint)

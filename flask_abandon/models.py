@@ -139,6 +139,8 @@ class Journey(Base):
             "ix_abandon_journey_sweep", "kind", "status", "last_activity_at"
         ),
         sa.Index("ix_abandon_journey_started", "kind", "created_at"),
+        # The admin's lists of any status, newest activity first.
+        sa.Index("ix_abandon_journey_activity", "kind", "last_activity_at"),
         sa.UniqueConstraint("kind", "ref", name="uq_abandon_journey_kind_ref"),
     )
 

@@ -212,9 +212,9 @@ def test_posts_without_csrf_token_change_nothing(make_app, smtp):
 def test_flask_wtf_csrf_protect_guards_and_passes_our_forms(make_app, smtp):
     flask_wtf = pytest.importorskip("flask_wtf")
     app, db, _ = make_app({**OPEN, "WTF_CSRF_ENABLED": True})
-    # Set up after the extension: the admin picks its forms per request. The
-    # JSON tracking endpoint is exempted as a host using CSRFProtect must.
-    flask_wtf.CSRFProtect(app).exempt(app.blueprints["abandon"])
+    # Set up after the extension: the admin picks its forms per request, and
+    # the extension's own endpoints exempt themselves.
+    flask_wtf.CSRFProtect(app)
     ids = abandoned_carts(app, db, "ann@example.com")
     client = app.test_client()
     csrf = token(list_page(client))
@@ -409,3 +409,34 @@ def test_attaches_to_the_hosts_admin(make_app):
 def test_attaching_twice_is_refused_with_the_fix(app, abandon):
     with pytest.raises(RuntimeError, match="ABANDON_ADMIN_URL = None"):
         abandon.init_admin(Admin(app, name="Shop admin"))
+
+
+def test_csrf_protect_leaves_tracking_and_one_click_unsubscribe_alone(make_app):
+    flask_wtf = pytest.importorskip("flask_wtf")
+    app, db, _ = make_app({"WTF_CSRF_ENABLED": True})
+    flask_wtf.CSRFProtect(app)
+    client = app.test_client()
+    start_cart(client)
+
+    with app.app_context():
+        from flask_abandon.tokens import make_unsubscribe_token
+
+        token = make_unsubscribe_token(app, "ann@example.com")
+
+    assert client.post(f"/abandon/u/{token}").status_code == 200
+
+
+def test_each_kind_has_its_list(make_app):
+    app, db, _ = make_app(OPEN)
+    client = app.test_client()
+    client.post("/abandon/track", json={
+        "kind": "booking", "email": "ann@example.com",
+        "selection": {"what": "Kimchi class", "check_in": "2027-05-01",
+                      "party": 2, "price": "90"}})
+
+    for kind in ("carts", "bookings", "forms", "browsing"):
+        assert client.get(f"/abandon/admin/{kind}/?flt0_status_is=any"
+                          ).status_code == 200
+
+    page = client.get("/abandon/admin/bookings/?flt0_status_is=any")
+    assert "Kimchi class, 2027-05-01, 2 guests" in page.get_data(as_text=True)
