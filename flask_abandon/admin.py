@@ -232,6 +232,7 @@ def attach(admin: Admin, db: SQLAlchemy) -> None:
     admin.add_views(*make_views(db, kinds, category, prefix="abandon/"))
 
     if admin.app is not None:
+        _babel_for_admin(admin.app)
         tell_closed(admin.app)
 
 
@@ -252,6 +253,7 @@ def mount(app: Flask, db: SQLAlchemy) -> Admin | None:
     if not url:
         return None
 
+    _babel_for_admin(app)
     admin = Admin(
         app, name="Recovery", url=url, endpoint=ENDPOINT, theme=Bootstrap4Theme(),
         # As the index, the dashboard serves Flask-Admin's own static files.
@@ -261,3 +263,18 @@ def mount(app: Flask, db: SQLAlchemy) -> Admin | None:
     admin.add_views(*make_views(db, app.config["ABANDON_KINDS"]))
     tell_closed(app)
     return admin
+
+
+def _babel_for_admin(app: Flask) -> None:
+    """Flask-Admin translates through Flask-Babel whenever it is installed,
+    and fails on apps that never set it up; set it up with its defaults then.
+    A host that sets up Flask-Babel itself, before or after, keeps its own."""
+    if "babel" in app.extensions:
+        return
+
+    try:
+        from flask_babel import Babel
+    except ImportError:
+        return
+
+    Babel(app)

@@ -31,7 +31,7 @@ def email_context(app: Flask, reminder: Reminder) -> dict[str, t.Any]:
     if contact is None:
         raise ValueError(f"journey {journey.id} has no contact to write to")
 
-    locale = journey.locale or contact.locale or app.config["ABANDON_DEFAULT_LOCALE"]
+    locale = reader_locale(app, journey)
 
     def money(amount: t.Any) -> str:
         return format_money(Decimal(amount), journey.currency, locale)
@@ -58,6 +58,12 @@ def email_context(app: Flask, reminder: Reminder) -> dict[str, t.Any]:
     }
     context.update(KIND_CONTEXT[journey.kind](app, journey, reminder, money, link))
     return context
+
+
+def reader_locale(app: Flask, journey: Journey) -> str:
+    """The locale a journey's emails are written in."""
+    contact_locale = journey.contact.locale if journey.contact else None
+    return journey.locale or contact_locale or app.config["ABANDON_DEFAULT_LOCALE"]
 
 
 Money = t.Callable[[t.Any], str]

@@ -95,6 +95,12 @@ class Abandon:
         if "mail" not in app.extensions:
             Mail(app)
 
+        # Our templates mark their text for translation. Flask-Babel, set up
+        # before or after us, brings the translations; until then, English.
+        if "gettext" not in app.jinja_env.globals:
+            app.jinja_env.add_extension("jinja2.ext.i18n")
+            app.jinja_env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+
         app.extensions["abandon"] = AbandonState(self, app, db, settings)
 
         from .blueprint import blueprint

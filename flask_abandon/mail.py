@@ -11,7 +11,7 @@ import typing as t
 from flask import Flask, render_template
 from flask_mail import Connection, Message
 
-from .context import email_context
+from .context import email_context, reader_locale
 from .models import Reminder
 
 logger = logging.getLogger(__name__)
@@ -49,19 +49,34 @@ def build_message(app: Flask, reminder: Reminder) -> Message:
     """
     context = email_context(app, reminder)
     name = f"abandon/email/{reminder.template}"
-    subject = one_line(render_template(f"{name}.subject.txt", **context))
+
+    with translated(app, reader_locale(app, reminder.journey)):
+        subject = one_line(render_template(f"{name}.subject.txt", **context))
+        body = render_template(f"{name}.txt", **context)
+        html = render_template(f"{name}.html", **context)
+
     unsubscribe_url = context["unsubscribe_url"]
     return Message(
         subject=subject,
         recipients=[context["contact"].email],
-        body=render_template(f"{name}.txt", **context),
-        html=render_template(f"{name}.html", **context),
+        body=body,
+        html=html,
         sender=sender(app),
         extra_headers={
             "List-Unsubscribe": f"<{unsubscribe_url}>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         },
     )
+
+
+def translated(app: Flask, locale: str) -> t.ContextManager[None]:
+    """Render in the reader's locale where the shop set up Flask-Babel."""
+    if "babel" not in app.extensions:
+        return contextlib.nullcontext()
+
+    from flask_babel import force_locale
+
+    return t.cast(t.ContextManager[None], force_locale(locale))
 
 
 def suppressed(app: Flask) -> bool:

@@ -11,6 +11,7 @@ from conftest import ITEMS
 from flask_mail import email_dispatched
 from helpers import idle, minutes, only_journey, reminders_of
 
+from flask_abandon import TRANSLATIONS_DIR
 from flask_abandon.jobs import run_sweep, send_reminder
 from flask_abandon.models import ReminderStatus, utcnow
 from flask_abandon.money import format_money
@@ -115,3 +116,23 @@ def test_unreachable_mail_server_is_retried(make_app, smtp, redis_conn):
         reminder = reminders_of(db, only_journey(db).id)[0]
         assert reminder.status == ReminderStatus.PLANNED
         assert "unreachable" in reminder.reason
+
+
+@pytest.mark.parametrize(
+    ("locale", "subject", "greeting"),
+    [("de_DE", "Sie haben etwas im Warenkorb vergessen", "Hallo,"),
+     ("en", "You left something in your cart", "Hello,")],
+)
+def test_emails_are_written_in_the_readers_language(
+    make_app, smtp, redis_conn, locale, subject, greeting
+):
+    flask_babel = pytest.importorskip("flask_babel")
+    app, db, _ = make_app(
+        {"BABEL_TRANSLATION_DIRECTORIES": f"translations;{TRANSLATIONS_DIR}"}
+    )
+    flask_babel.Babel(app)
+    assert remind(app, db, app.test_client(), locale=locale) == "sent"
+
+    (mail,) = smtp.received
+    assert mail.message["Subject"] == subject
+    assert mail.part("plain").startswith(greeting)
