@@ -112,8 +112,9 @@ def capture(engine: sa.Engine) -> list[tuple[str, t.Any]]:
     statements: list[tuple[str, t.Any]] = []
 
     @sa.event.listens_for(engine, "before_cursor_execute")
-    def record(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
-        statements.append((statement, parameters))
+    def record(*args: t.Any) -> None:
+        # (connection, cursor, statement, parameters, context, executemany)
+        statements.append((args[2], args[3]))
 
     return statements
 

@@ -108,7 +108,10 @@ class JourneyView(SecuredModelView):
         journey = self.db_session.get(Journey, int(id))
         return journey if journey is not None and journey.kind == self.kind else None
 
-    def _apply_search(self, query, count_query, joins, count_joins, search):  # type: ignore[no-untyped-def]
+    def _apply_search(
+        self, query: t.Any, count_query: t.Any, joins: t.Any, count_joins: t.Any,
+        search: str,
+    ) -> t.Any:
         # Exact matches only, an address or a reference, never both: each is
         # one index lookup, where an OR of the two made PostgreSQL scan.
         term = search.strip()

@@ -181,7 +181,10 @@ class ContactView(SecuredModelView):
         kwargs.setdefault("endpoint", f"{ENDPOINT}_contacts")
         super().__init__(Contact, db, **kwargs)
 
-    def _apply_search(self, query, count_query, joins, count_joins, search):  # type: ignore[no-untyped-def]
+    def _apply_search(
+        self, query: t.Any, count_query: t.Any, joins: t.Any, count_joins: t.Any,
+        search: str,
+    ) -> t.Any:
         condition = Contact.email_key == search.strip().lower()
 
         if count_query is not None:
