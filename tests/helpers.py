@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
+import threading
 import typing as t
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from werkzeug.serving import make_server
 
 from flask_abandon.models import Journey, Reminder
 
@@ -44,3 +47,25 @@ def link(text: str, kind: str) -> str:
 
 def minutes(n: float) -> timedelta:
     return timedelta(minutes=n)
+
+
+@contextlib.contextmanager
+def serving(app: t.Any, port: int, db: t.Any) -> t.Iterator[str]:
+    """Serve ``app`` over real HTTP on 127.0.0.1 in a thread; yield its base
+    URL. Drops the app's tables when done."""
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.shutdown()
+        thread.join()
+
+        with app.app_context():
+            db.session.remove()
+            db.drop_all()
+
+            for engine in db.engines.values():
+                engine.dispose()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import threading
 import typing as t
 from datetime import timedelta
 from decimal import Decimal
@@ -19,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import ITEMS, REDIS_URL, free_port
 from flask import redirect, request, session
-from werkzeug.serving import make_server
+from helpers import serving
 
 from example_shop import create_app
 from example_shop.extensions import db
@@ -100,20 +99,9 @@ def shop(smtp: t.Any, redis_conn: t.Any, tmp_path: t.Any) -> t.Iterator[t.Any]:
     with app.app_context():
         app.config["abandoned"] = seed()
 
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    app.config["base"] = f"http://127.0.0.1:{port}"
-    yield app
-    server.shutdown()
-    thread.join()
-
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-
-        for engine in db.engines.values():
-            engine.dispose()
+    with serving(app, port, db) as base:
+        app.config["base"] = base
+        yield app
 
 
 def test_owner_filters_abandoned_carts_and_resends_one(shop: t.Any, smtp: t.Any):

@@ -4,7 +4,6 @@ browser, and paying stops the rest."""
 
 from __future__ import annotations
 
-import threading
 import time
 import typing as t
 
@@ -12,8 +11,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 from conftest import REDIS_URL, free_port
-from helpers import link
-from werkzeug.serving import make_server
+from helpers import link, serving
 
 from example_shop import create_app
 from example_shop.extensions import db
@@ -38,19 +36,9 @@ def shop(database_url, smtp, redis_conn, tmp_path) -> t.Iterator[t.Any]:
             "SHOP_MAIL_DIR": str(tmp_path / "mail"),
         }
     )
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    app.config["base"] = f"http://127.0.0.1:{port}"
-    yield app
-    server.shutdown()
-    thread.join()
-
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        for engine in db.engines.values():
-            engine.dispose()
+    with serving(app, port, db) as base:
+        app.config["base"] = base
+        yield app
 
 
 def reminder_statuses(app: t.Any) -> list[str]:
