@@ -60,6 +60,10 @@ class Guarded:
             if not current_user.is_authenticated:
                 return manager.unauthorized()
 
+        if current_app.debug and current_app.config["ABANDON_ADMIN_ACCESS"] is None:
+            abort(403, description="The flask-abandon admin is closed until"
+                  " ABANDON_ADMIN_ACCESS says who may see it.")
+
         abort(403)
 
 

@@ -20,7 +20,6 @@ from flask_admin.theme import Bootstrap4Theme
 from sqlalchemy.orm import selectinload
 
 from . import resend
-from .access import tell_closed
 from .admin_lists import ContactView, ReminderView, SecuredModelView, contact_cell
 from .config import KNOWN_KINDS
 from .dashboard import DashboardView
@@ -236,7 +235,6 @@ def attach(admin: Admin, db: SQLAlchemy) -> None:
 
     if admin.app is not None:
         _babel_for_admin(admin.app)
-        tell_closed(admin.app)
 
 
 def mount(app: Flask, db: SQLAlchemy) -> Admin | None:
@@ -264,7 +262,6 @@ def mount(app: Flask, db: SQLAlchemy) -> Admin | None:
                                  static_folder="static"),
     )
     admin.add_views(*make_views(db, app.config["ABANDON_KINDS"]))
-    tell_closed(app)
     return admin
 
 

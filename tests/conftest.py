@@ -34,14 +34,20 @@ def _claim_redis_url() -> str:
     if given:
         return given
 
+    # Only an empty database is taken: the tests flush the one they use.
     for number in range(15, 7, -1):
         url = f"redis://127.0.0.1:6379/{number}"
 
         with redis.Redis.from_url(url) as connection:
-            if connection.set(RUN_MARK, RUN_NAME, nx=True, ex=3600):
+            if connection.dbsize() == 0 and connection.set(
+                RUN_MARK, RUN_NAME, nx=True, ex=3600
+            ):
                 return url
 
-    raise RuntimeError("Redis databases 8 to 15 are all taken by other test runs")
+    raise RuntimeError(
+        "Redis databases 8 to 15 on 127.0.0.1:6379 all hold data; name one the"
+        " tests may flush with ABANDON_TEST_REDIS_URL=redis://127.0.0.1:6379/N"
+    )
 
 
 def _make_postgres_schema() -> str | None:

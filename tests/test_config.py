@@ -86,3 +86,14 @@ def test_without_a_database_the_error_names_the_fix():
 
     with pytest.raises(RuntimeError, match="Flask-SQLAlchemy"):
         Abandon(app)
+
+
+def test_commands_say_when_the_tables_are_missing():
+    app, db, _ = make_host_app(MINIMAL)
+
+    with app.app_context():
+        db.drop_all()
+
+    result = app.test_cli_runner().invoke(args=["abandon", "sweep"])
+    assert result.exit_code == 1
+    assert "Create the tables with db.create_all()" in result.output
