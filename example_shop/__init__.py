@@ -15,7 +15,8 @@ from babel.numbers import format_currency
 from flask import Flask, has_request_context, render_template, session
 from werkzeug.exceptions import HTTPException
 
-from . import catalogue
+from . import catalogue, demo_admin
+from .demo_admin import is_shop_admin
 from .extensions import abandon, db, mail
 
 
@@ -51,6 +52,19 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
         ABANDON_CART_TIMEOUT=30,
         ABANDON_CART_SEQUENCE=[60, 120],
         ABANDON_SWEEP_INTERVAL=10,
+        ABANDON_BOOKING_TIMEOUT=30,
+        ABANDON_BOOKING_SEQUENCE=[(60, "booking_reminder"), (120, "booking_all_here")],
+        ABANDON_FORM_TIMEOUT=30,
+        ABANDON_FORM_SEQUENCE=[(60, "form_reminder")],
+        ABANDON_FORM_SAFE_FIELDS={"signup": ["name", "company", "favourite_tea"]},
+        ABANDON_BROWSE_TIMEOUT=30,
+        ABANDON_BROWSE_SEQUENCE=[(30, "browse_still_looking")],
+        ABANDON_SUPPORT_PHONE="+49 30 1234 5678",
+        ABANDON_SUPPORT_EMAIL="help@example.com",
+        ABANDON_ABOUT="We have sold and taught tea in Berlin since 2009.",
+        ABANDON_TIMEZONE="Europe/Berlin",
+        ABANDON_ADMIN_ACCESS=is_shop_admin,
+        SHOP_ADMIN_PASSWORD=os.environ.get("SHOP_ADMIN_PASSWORD", "demo"),
         # Cash on delivery is a real order: no reminders after it.
         ABANDON_COUNT_PENDING_AS_PAID=True,
         ABANDON_PAGE_TEMPLATE="base.html",
@@ -67,10 +81,13 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     mail.init_app(app)
     abandon.init_app(app)
 
-    from . import outbox, shop
+    from . import classes, outbox, shop, signup
 
     app.register_blueprint(shop.bp)
+    app.register_blueprint(classes.bp)
+    app.register_blueprint(signup.bp)
     app.register_blueprint(outbox.bp)
+    app.register_blueprint(demo_admin.bp)
 
     app.add_template_filter(money_filter(app), "money")
     app.context_processor(cart_size)

@@ -120,6 +120,7 @@ def track(step: str) -> None:
             "cart",
             items=items,
             email=session.get("email"),
+            consent=session.get("consent"),
             locale=current_app.config["SHOP_LOCALE"],
             currency=current_app.config["SHOP_CURRENCY"],
             step=step,

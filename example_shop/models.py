@@ -26,6 +26,11 @@ class Product(db.Model):
     price: Mapped[Decimal] = mapped_column(sa.Numeric(10, 2))
     #: Path of the picture under ``static/``, if there is one.
     image: Mapped[str | None] = mapped_column(sa.String(255))
+    category: Mapped[str] = mapped_column(sa.String(40), default="tea")
+    rating_average: Mapped[float | None]
+    rating_count: Mapped[int] = mapped_column(default=0)
+    #: A customer review the shop chose to show off.
+    review: Mapped[str | None] = mapped_column(sa.Text)
 
     def __repr__(self) -> str:
         return f"<Product {self.sku}>"
@@ -45,3 +50,24 @@ class Order(db.Model):
 
     def __repr__(self) -> str:
         return f"<Order {self.id} {self.status}>"
+
+
+class CookingClass(db.Model):
+    """A tea-cooking class held on several dates, with a few seats each."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    level: Mapped[str] = mapped_column(sa.String(20))
+    price: Mapped[Decimal] = mapped_column(sa.Numeric(10, 2))
+    seats: Mapped[int]
+
+
+class ClassBooking(db.Model):
+    """A confirmed seat (or seats) in a class on one date."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    class_id: Mapped[int] = mapped_column(sa.ForeignKey("cooking_class.id"))
+    date: Mapped[str] = mapped_column(sa.String(10))
+    party: Mapped[int]
+    email: Mapped[str] = mapped_column(sa.String(320))
+    total: Mapped[Decimal] = mapped_column(sa.Numeric(10, 2))

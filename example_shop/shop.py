@@ -10,6 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import (
     Blueprint,
     abort,
+    current_app,
     redirect,
     render_template,
     request,
@@ -42,7 +43,33 @@ def product(sku: str) -> t.Any:
     if item is None:
         abort(404, description=f"There is no product {sku!r}.")
 
+    track_view(item)
     return render_template("shop/product.html", product=item)
+
+
+def track_view(item: Product) -> None:
+    """Record the view for visitors who told us who they are and said yes to
+    news; flask-abandon records nothing for anybody else."""
+    if not (session.get("email") and session.get("consent")):
+        return
+
+    abandon.track(
+        "browse",
+        viewed={
+            "sku": item.sku,
+            "name": item.name,
+            "url": url_for("shop.product", sku=item.sku, _external=True),
+            "image_url": cart.image_url(item),
+            "category": item.category,
+            "price": item.price,
+            "rating_average": item.rating_average,
+            "rating_count": item.rating_count,
+            "review": item.review,
+        },
+        email=session["email"],
+        consent=True,
+        currency=current_app.config["SHOP_CURRENCY"],
+    )
 
 
 @bp.post("/cart/add")
@@ -92,6 +119,7 @@ def checkout() -> t.Any:
 
         if error is None:
             session["email"] = email
+            session["consent"] = request.form.get("consent") == "yes"
             cart.track("payment")
             return redirect(url_for("shop.pay"))
 
