@@ -115,6 +115,8 @@ class JourneyView(SecuredModelView):
         # one index lookup, where an OR of the two made PostgreSQL scan.
         term = search.strip()
 
+        condition: sa.ColumnElement[bool]
+
         if "@" in term:
             condition = Journey.contact_id.in_(
                 sa.select(Contact.id).where(Contact.email_key == term.lower())

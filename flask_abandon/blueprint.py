@@ -102,7 +102,7 @@ def recover(token: str) -> t.Any:
     except (BadData, ValueError, TypeError):
         return _page("abandon/link_invalid.html", 400, expired=False)
 
-    session = state.db.session
+    session = state.session
     journey = session.scalars(sa.select(Journey).filter_by(key=journey_key)).first()
 
     if journey is None:
@@ -158,7 +158,7 @@ def unsubscribe(token: str) -> t.Any:
     if request.method == "GET":
         return _page("abandon/unsubscribe.html", 200, done=False)
 
-    tracking.unsubscribe(get_state(current_app).db.session, email_key)
+    tracking.unsubscribe(get_state(current_app).session, email_key)
     return _page("abandon/unsubscribe.html", 200, done=True)
 
 

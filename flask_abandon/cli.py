@@ -50,7 +50,7 @@ def worker_command(burst: bool) -> None:
 @click.argument("email")
 def erase_command(email: str) -> None:
     """Forget EMAIL: delete the contact and all their journeys."""
-    erased = erase_contact(get_state(current_app).db.session, email)
+    erased = erase_contact(get_state(current_app).session, email)
 
     if erased is None:
         click.echo(f"No contact with the address {email}.")

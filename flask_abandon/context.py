@@ -138,7 +138,7 @@ def similar_products(journey: Journey) -> list[dict[str, t.Any]]:
     """
     from flask import current_app
 
-    session = get_state(current_app).db.session
+    session = get_state(current_app).session
     views = journey.data.get("views", [])
     categories = {view["category"] for view in views if view.get("category")}
     seen = {view["sku"] for view in views}

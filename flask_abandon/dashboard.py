@@ -31,7 +31,7 @@ class DashboardView(Guarded, BaseView):
 
         now = utcnow()
         period = stats.Period.ending(now, timedelta(days=days))
-        session = state.db.session
+        session = state.session
         current, previous = stats.compare(session, kinds, period)
         bars = [
             Bar(local_time(week.start, "%d %b"), counts.rate,

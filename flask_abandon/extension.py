@@ -234,7 +234,7 @@ class Abandon:
             }.items()
             if value is not None
         }
-        session = state.db.session
+        session = state.session
         journey = tracking.find_journey(
             session, kind, key=self._session_key(kind), ref=ref
         )
@@ -266,11 +266,11 @@ class Abandon:
         state = self._state()
         self._check_kind(state, kind)
         journey = tracking.find_journey(
-            state.db.session, kind, key=self._session_key(kind), ref=ref
+            state.session, kind, key=self._session_key(kind), ref=ref
         )
 
         if journey is not None:
-            tracking.complete(state.db.session, journey, revenue=revenue)
+            tracking.complete(state.session, journey, revenue=revenue)
             self.forget(kind)
 
         return journey
@@ -282,10 +282,10 @@ class Abandon:
         if key is None:
             return
 
-        browsing = tracking.find_journey(state.db.session, "browse", key=key)
+        browsing = tracking.find_journey(state.session, "browse", key=key)
 
         if browsing is not None:
-            tracking.complete(state.db.session, browsing, revenue=Decimal(0))
+            tracking.complete(state.session, browsing, revenue=Decimal(0))
 
         self.forget("browse")
 
@@ -308,14 +308,14 @@ class Abandon:
         state = self._state()
         self._check_kind(state, kind)
         journey = tracking.find_journey(
-            state.db.session, kind, key=self._session_key(kind), ref=ref
+            state.session, kind, key=self._session_key(kind), ref=ref
         )
 
         if journey is None:
             return None
 
         completed = tracking.record_payment(
-            state.db.session, journey, outcome, revenue=revenue,
+            state.session, journey, outcome, revenue=revenue,
             count_pending_as_paid=current_app.config["ABANDON_COUNT_PENDING_AS_PAID"],
         )
 

@@ -136,7 +136,7 @@ def schedule_next_sweep(app: Flask, now: datetime | None = None) -> None:
 def run_sweep(app: Flask, now: datetime | None = None) -> SweepResult:
     """Abandon idle journeys, plan reminders and give each an RQ job."""
     state = get_state(app)
-    session = state.db.session
+    session = state.session
     now = now or utcnow()
     result = sweep_journeys(session, state.settings, now)
     queue = get_queue(app)
@@ -182,7 +182,7 @@ def send_reminder(reminder_id: int, now: datetime | None = None) -> str:
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     state = get_state(app)
-    session = state.db.session
+    session = state.session
     now = now or utcnow()
 
     if not rules.claim(session, reminder_id, now):
@@ -225,7 +225,7 @@ def deliver(
     Pass an open ``connection`` to send many reminders over one.
     """
     state = get_state(app)
-    session = state.db.session
+    session = state.session
     reminder.attempts += 1
 
     # A broken template must not leave the row claimed forever: whatever
@@ -250,7 +250,7 @@ def deliver(
 
     reminder.status = ReminderStatus.SENT
     reminder.sent_at = now
-    reminder.to_email = message.recipients[0]
+    reminder.to_email = str(message.recipients[0])
     reminder.reason = None
     session.add(
         Event(journey_id=reminder.journey_id, type="reminder_sent", at=now,
@@ -297,7 +297,7 @@ def _skip(session: t.Any, reminder: Reminder, reason: str) -> str:
 def _failed(app: Flask, reminder: Reminder, error: SendFailed, now: datetime) -> str:
     """Plan a retry after a temporary failure; give up after the last one."""
     state = get_state(app)
-    session = state.db.session
+    session = state.session
     delays = state.settings.retry_delays
     reminder.reason = str(error)[:255]
 

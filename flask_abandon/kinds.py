@@ -52,7 +52,7 @@ class Kind(t.Protocol):
 class Cart:
     """Line items, as in :func:`~flask_abandon.payloads.clean_items`."""
 
-    fields = ("items",)
+    fields: tuple[str, ...] = ("items",)
 
     def contents(
         self, stored: dict[str, t.Any], given: dict[str, t.Any], settings: Settings
@@ -70,7 +70,7 @@ class Booking:
     that runs it again.
     """
 
-    fields = ("selection", "search")
+    fields: tuple[str, ...] = ("selection", "search")
 
     def contents(
         self, stored: dict[str, t.Any], given: dict[str, t.Any], settings: Settings
@@ -147,7 +147,7 @@ class Form:
     passwords or card data are never kept, listed or not.
     """
 
-    fields = ("form", "fields")
+    fields: tuple[str, ...] = ("form", "fields")
 
     def contents(
         self, stored: dict[str, t.Any], given: dict[str, t.Any], settings: Settings
@@ -196,7 +196,7 @@ class Browse:
     a ``review`` the host chose to highlight.
     """
 
-    fields = ("viewed",)
+    fields: tuple[str, ...] = ("viewed",)
 
     def contents(
         self, stored: dict[str, t.Any], given: dict[str, t.Any], settings: Settings

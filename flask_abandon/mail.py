@@ -38,7 +38,7 @@ def sender(app: Flask) -> str | tuple[str, str]:
         name, address = value
         return one_line(name), one_line(address)
 
-    return one_line(value)
+    return one_line(str(value))
 
 
 def build_message(app: Flask, reminder: Reminder) -> Message:

@@ -108,7 +108,7 @@ def resend(
     ago is refused rather than mailed.
     """
     state = get_state(app)
-    session = state.db.session
+    session = state.session
     now = now or utcnow()
     outcome = Outcome()
     journeys = session.scalars(
@@ -135,7 +135,7 @@ def _send_one(
     app: Flask, batch: Batch, journey: Journey, now: datetime, outcome: Outcome
 ) -> None:
     state = get_state(app)
-    session = state.db.session
+    session = state.session
     reminder = Reminder(
         journey_id=journey.id,
         manual=True,

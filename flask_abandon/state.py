@@ -7,6 +7,7 @@ from functools import cached_property
 
 import redis
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from .config import Settings
 
@@ -26,6 +27,11 @@ class AbandonState:
         self.db = db
         self.settings = settings
         self.redis_url: str = app.config["ABANDON_REDIS_URL"]
+
+    @property
+    def session(self) -> Session:
+        """The host's Flask-SQLAlchemy session (a scoped proxy of one)."""
+        return t.cast(Session, self.db.session)
 
     @cached_property
     def redis(self) -> redis.Redis:
