@@ -172,9 +172,7 @@ def track(step: str) -> None:
 def restore_booking(journey: t.Any) -> str:
     """Back to the details step with the same class, date and party."""
     selection = journey.data["selection"]
-    cooking_class = db.session.scalars(
-        sa.select(CookingClass).filter_by(name=selection["what"])
-    ).first()
+    cooking_class = class_named(selection["what"])
 
     if cooking_class is None:
         return url_for("classes.search")
@@ -193,9 +191,12 @@ def restore_booking(journey: t.Any) -> str:
 @abandon.availability_check("booking")
 def class_has_seats(journey: t.Any) -> bool:
     selection = journey.data["selection"]
-    cooking_class = db.session.scalars(
-        sa.select(CookingClass).filter_by(name=selection["what"])
-    ).first()
+    cooking_class = class_named(selection["what"])
     return cooking_class is not None and (
         seats_left(cooking_class, selection["check_in"]) >= selection["party"]
     )
+
+
+def class_named(name: str) -> CookingClass | None:
+    """The class a tracked booking chose; bookings name it as ``what``."""
+    return db.session.scalars(sa.select(CookingClass).filter_by(name=name)).first()

@@ -88,6 +88,16 @@ def book_until_deposit(base: str, visitor: requests.Session, consent: bool) -> N
     assert declined.status_code == 402
 
 
+def club_member(base: str, name: str) -> requests.Session:
+    """A visitor who joined the tea club, saying yes to news."""
+    visitor = requests.Session()
+    visitor.post(f"{base}/signup/account", data={
+        "email": f"{name.lower()}@example.com", "password": "long-enough"})
+    visitor.post(f"{base}/signup/profile", data={"name": name})
+    visitor.post(f"{base}/signup/preferences", data={"consent": "yes"})
+    return visitor
+
+
 def test_booking_is_reminded_restored_and_booked(shop, smtp):
     base = shop.config["base"]
     book_until_deposit(base, requests.Session(), consent=True)
@@ -171,11 +181,7 @@ def test_signup_form_resumes_at_its_step_without_the_password(shop, smtp):
 
 def test_browsing_is_reminded_with_ratings_and_stops_at_the_cart(shop, smtp):
     base = shop.config["base"]
-    visitor = requests.Session()
-    visitor.post(f"{base}/signup/account",
-                 data={"email": "di@example.com", "password": "long-enough"})
-    visitor.post(f"{base}/signup/profile", data={"name": "Di"})
-    visitor.post(f"{base}/signup/preferences", data={"consent": "yes"})
+    visitor = club_member(base, "Di")
     visitor.get(f"{base}/product/TEA-3")
     visitor.get(f"{base}/product/POT-1")
     remind(shop)
@@ -198,11 +204,7 @@ def test_browsing_is_reminded_with_ratings_and_stops_at_the_cart(shop, smtp):
 
 def test_one_email_a_day_the_cart_first(shop, smtp):
     base = shop.config["base"]
-    visitor = requests.Session()
-    visitor.post(f"{base}/signup/account",
-                 data={"email": "ed@example.com", "password": "long-enough"})
-    visitor.post(f"{base}/signup/profile", data={"name": "Ed"})
-    visitor.post(f"{base}/signup/preferences", data={"consent": "yes"})
+    visitor = club_member(base, "Ed")
     visitor.get(f"{base}/product/TEA-4")
     visitor.post(f"{base}/cart/add", data={"sku": "TEA-2", "quantity": "1"})
     visitor.get(f"{base}/product/CUP-1")
