@@ -214,13 +214,8 @@ def _view(value: t.Any) -> dict[str, t.Any]:
                                "review"})
     rating = value.get("rating_average")
 
-    if rating is not None and (
-        isinstance(rating, bool)
-        or not isinstance(rating, (int, float, str, Decimal))
-        or not 0 <= float(rating) <= 5
-    ):
-        raise InvalidPayload("rating_average must be between 0 and 5",
-                             f"{where}.rating_average")
+    if rating is not None:
+        rating = _rating(rating, f"{where}.rating_average")
 
     count = value.get("rating_count")
 
@@ -239,7 +234,7 @@ def _view(value: t.Any) -> dict[str, t.Any]:
         "category": None if value.get("category") is None
         else text_field(value["category"], f"{where}.category"),
         "price": None if price is None else str(price_field(price, f"{where}.price")),
-        "rating_average": None if rating is None else round(float(rating), 2),
+        "rating_average": rating,
         "rating_count": count,
         "review": None if review is None else _short(review, f"{where}.review", 1000),
     }
@@ -270,6 +265,19 @@ def _date(value: t.Any, where: str) -> str:
     except ValueError:
         raise InvalidPayload(f"{where} must be a date like 2027-05-01",
                              where) from None
+
+
+def _rating(value: t.Any, where: str) -> float:
+    """An average rating from 0 to 5, rounded to two places."""
+    try:
+        rating = float(value) if not isinstance(value, bool) else -1.0
+    except (TypeError, ValueError):
+        rating = -1.0
+
+    if not 0 <= rating <= 5:  # also false for NaN
+        raise InvalidPayload(f"{where} must be a number from 0 to 5", where)
+
+    return round(rating, 2)
 
 
 def _party(value: t.Any, where: str) -> int:

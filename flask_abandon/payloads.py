@@ -21,6 +21,10 @@ MAX_ITEMS = 200
 MAX_QUANTITY = 10_000
 MAX_TEXT = 255
 MAX_URL = 2048
+#: Prices and totals above these are refused: no shop sells such things, and
+#: they would not fit the database's decimal columns.
+MAX_PRICE = Decimal("1000000000")
+MAX_TOTAL = Decimal("10000000000000")
 
 
 @dataclass(frozen=True)
@@ -88,13 +92,15 @@ def clean_items(value: t.Any) -> CartContents:
         raise InvalidPayload(f"a cart holds at most {MAX_ITEMS} items", "items")
 
     items = [_clean_item(item, f"items[{index}]") for index, item in enumerate(value)]
+    total = sum(
+        (Decimal(item["unit_price"]) * item["quantity"] for item in items), Decimal(0)
+    )
+
+    if total > MAX_TOTAL:
+        raise InvalidPayload(f"a cart's total must not pass {MAX_TOTAL}", "items")
+
     return CartContents(
-        items=items,
-        item_count=sum(item["quantity"] for item in items),
-        value=sum(
-            (Decimal(item["unit_price"]) * item["quantity"] for item in items),
-            Decimal(0),
-        ),
+        items=items, item_count=sum(item["quantity"] for item in items), value=total
     )
 
 
@@ -140,8 +146,8 @@ def price_field(value: t.Any, where: str) -> Decimal:
     except InvalidOperation:
         raise InvalidPayload(f"{where} is not a number: {value!r}", where) from None
 
-    if not price.is_finite() or price < 0:
-        raise InvalidPayload(f"{where} must be zero or more", where)
+    if not price.is_finite() or not 0 <= price <= MAX_PRICE:
+        raise InvalidPayload(f"{where} must be from 0 to {MAX_PRICE}", where)
 
     return price
 
