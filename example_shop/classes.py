@@ -7,12 +7,14 @@ booking emails; the restorers bring back the choice or the search.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import typing as t
 
 import sqlalchemy as sa
 from flask import (
     Blueprint,
     abort,
+    current_app,
     redirect,
     render_template,
     request,
@@ -20,13 +22,21 @@ from flask import (
     url_for,
 )
 
+from flask_abandon import InvalidPayload
+
 from .extensions import abandon, db
 from .models import ClassBooking, CookingClass
 from .shop import check_email
 
+logger = logging.getLogger(__name__)
+
 bp = Blueprint("classes", __name__, url_prefix="/classes")
 
 LEVELS = ("any", "beginner", "advanced")
+#: The most people one booking may bring.
+MAX_PARTY = 6
+#: How far ahead classes can be booked.
+BOOKING_WINDOW = dt.timedelta(days=365)
 
 
 def search_args() -> dict[str, t.Any]:
@@ -39,9 +49,14 @@ def search_args() -> dict[str, t.Any]:
 
     level = request.args.get("level", "any")
 
-    if not 1 <= party <= 6 or level not in LEVELS:
-        abort(400, description="Classes take 1 to 6 people; levels are "
+    if not 1 <= party <= MAX_PARTY or level not in LEVELS:
+        abort(400, description=f"Classes take 1 to {MAX_PARTY} people; levels are "
               + ", ".join(LEVELS) + ".")
+
+    today = dt.date.today()
+
+    if not today < date <= today + BOOKING_WINDOW:
+        abort(400, description="Choose a date from tomorrow to a year from now.")
 
     return {"date": date.isoformat(), "party": party, "level": level}
 
@@ -71,6 +86,9 @@ def search() -> t.Any:
         for cooking_class in db.session.scalars(query)
     ]
     session["class_search"] = args
+
+    # A new search after choosing keeps the choice, and how far it got.
+    track(None if "class_choice" in session else "searched")
     return render_template("classes/search.html", results=results, args=args)
 
 
@@ -90,20 +108,29 @@ def select(class_id: int) -> t.Any:
 @bp.route("/details", methods=["GET", "POST"])
 def details() -> t.Any:
     choice = current_choice()
+    name = session.get("name") or ""
+    email = session.get("email", "")
     error = None
 
-    if request.method == "POST":
+    if request.method == "GET":
+        track("details")
+    else:
+        name = request.form.get("name", "").strip()
         email, error = check_email(request.form.get("email", ""))
+
+        if error is None and len(name) > 120:
+            error = "Please shorten your name to 120 characters."
 
         if error is None:
             session["email"] = email
-            session["name"] = request.form.get("name", "").strip()[:120] or None
+            session["name"] = name or None
             session["consent"] = request.form.get("consent") == "yes"
-            track("details")
+            track("payment")
             return redirect(url_for("classes.pay"))
 
     return render_template("classes/details.html", choice=choice, error=error,
-                           email=session.get("email", ""))
+                           name=name, email=email,
+                           consent=session.get("consent")), 400 if error else 200
 
 
 @bp.route("/pay", methods=["GET", "POST"])
@@ -121,22 +148,49 @@ def pay() -> t.Any:
         if outcome not in ("paid", "failed"):
             abort(400, description=f"Unknown way to pay: {outcome!r}.")
 
+        # Seats may have gone since the class was chosen (or since the link
+        # in a reminder was sent): nothing is charged for a full class.
+        # Two payments for the last seats at the same moment can both pass;
+        # a real shop would lock the class's row for the date.
+        if seats_left(choice["class"], choice["date"]) < choice["party"]:
+            abort(409, description="Sorry, that class filled up while you were"
+                  " booking. Nothing was charged; please search again.")
+
         abandon.record_payment(outcome, kind="booking", revenue=choice["total"])
 
         if outcome == "failed":
             error = "Your deposit was declined. Try another card."
         else:
-            booking = ClassBooking(class_id=choice["class"].id, date=choice["date"],
-                                   party=choice["party"], email=session["email"],
-                                   total=choice["total"])
-            db.session.add(booking)
-            db.session.commit()
-            session.pop("class_choice", None)
-            return render_template("classes/booked.html", choice=choice)
+            return redirect(url_for("classes.booked", booking_id=confirm(choice)))
 
     return render_template("classes/pay.html", choice=choice, error=error), (
         402 if error else 200
     )
+
+
+def confirm(choice: dict[str, t.Any]) -> int:
+    """Book the seats, forget the choice; return the booking's id."""
+    booking = ClassBooking(class_id=choice["class"].id, date=choice["date"],
+                           party=choice["party"], name=session.get("name") or "",
+                           email=session["email"], total=choice["total"])
+    db.session.add(booking)
+    db.session.commit()
+    logger.info("Class booking %s confirmed", booking.id)
+    session.pop("class_choice", None)
+    session["class_bookings"] = [*session.get("class_bookings", []), booking.id][-20:]
+    return booking.id
+
+
+@bp.get("/booked/<int:booking_id>")
+def booked(booking_id: int) -> t.Any:
+    """The confirmation, shown only in the browser that booked."""
+    if booking_id not in session.get("class_bookings", []):
+        abort(404, description="There is no such booking in this browser.")
+
+    booking = db.get_or_404(ClassBooking, booking_id)
+    choice = {"class": booking.cooking_class, "date": booking.date,
+              "party": booking.party, "total": booking.total}
+    return render_template("classes/booked.html", choice=choice)
 
 
 def current_choice() -> dict[str, t.Any]:
@@ -148,44 +202,88 @@ def current_choice() -> dict[str, t.Any]:
             "total": cooking_class.price * stored["party"]}
 
 
-def track(step: str) -> None:
-    """Tell flask-abandon what is being booked and the search behind it."""
-    choice = current_choice()
+def search_url(search: dict[str, t.Any], external: bool = False) -> str:
+    return url_for("classes.search", _external=external, **search)
+
+
+def track(step: str | None) -> None:
+    """Tell flask-abandon what is being booked and the search behind it.
+
+    A refusal is logged, not raised: the booking matters more than the
+    reminder.
+    """
     search = session.get("class_search") or {}
-    abandon.track(
-        "booking",
-        selection={"what": choice["class"].name, "check_in": choice["date"],
-                   "party": choice["party"], "price": choice["total"],
-                   "url": url_for("classes.search", _external=True, **search)},
-        search={"check_in": search.get("date"), "party": search.get("party"),
-                "filters": {"level": search.get("level", "any")},
-                "url": url_for("classes.search", _external=True, **search)},
-        step=step,
-        email=session.get("email"),
-        name=session.get("name"),
-        consent=session.get("consent"),
-        currency="EUR",
-    )
+    selection = None
+
+    if "class_choice" in session:
+        choice = current_choice()
+        selection = {"what": choice["class"].name, "check_in": choice["date"],
+                     "party": choice["party"], "price": choice["total"],
+                     "url": search_url(search, external=True)}
+
+    try:
+        abandon.track(
+            "booking",
+            selection=selection,
+            search={"check_in": search.get("date"), "party": search.get("party"),
+                    "filters": {"level": search.get("level", "any")},
+                    "url": search_url(search, external=True)},
+            step=step,
+            email=session.get("email"),
+            name=session.get("name"),
+            consent=session.get("consent"),
+            locale=current_app.config["SHOP_LOCALE"],
+            currency=current_app.config["SHOP_CURRENCY"],
+        )
+    except InvalidPayload as error:
+        logger.warning("Booking not tracked: %s", error)
 
 
 @abandon.restorer("booking")
 def restore_booking(journey: t.Any) -> str:
-    """Back to the details step with the same class, date and party."""
+    """Back to the same class, date and party: to the deposit when we know
+    who is booking, else to the details step. A class that has gone or
+    filled up since leads to the search instead."""
     selection = journey.data["selection"]
     cooking_class = class_named(selection["what"])
 
-    if cooking_class is None:
-        return url_for("classes.search")
+    if cooking_class is None or not class_has_seats(journey):
+        return restore_search(journey)
 
+    search = journey.data.get("search") or {}
+    level = (search.get("filters") or {}).get("level", "any")
     session["class_search"] = {"date": selection["check_in"],
-                               "party": selection["party"], "level": "any"}
+                               "party": selection["party"],
+                               "level": level if level in LEVELS else "any"}
     session["class_choice"] = {"class_id": cooking_class.id,
                                **session["class_search"]}
+    contact = journey.contact
 
-    if journey.contact is not None:
-        session["email"] = journey.contact.email
+    if contact is None:
+        return url_for("classes.details")
 
-    return url_for("classes.details")
+    session["email"] = contact.email
+    session["consent"] = bool(contact.marketing_consent)
+
+    if not contact.name:
+        return url_for("classes.details")
+
+    session["name"] = contact.name
+    return url_for("classes.pay")
+
+
+@abandon.restorer("booking", action="search")
+def restore_search(journey: t.Any) -> str:
+    """The saved search, run again; a date gone by is left for a new one."""
+    search = journey.data.get("search") or {}
+    date = search.get("check_in")
+
+    if date is None or date <= dt.date.today().isoformat():
+        return url_for("classes.search")
+
+    level = (search.get("filters") or {}).get("level", "any")
+    return search_url({"date": date, "party": search.get("party") or 1,
+                       "level": level if level in LEVELS else "any"})
 
 
 @abandon.availability_check("booking")

@@ -1,4 +1,4 @@
-"""The shop's catalogue and its orders."""
+"""The shop's catalogue, its orders, its classes and its tea-club members."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
 
@@ -69,5 +69,22 @@ class ClassBooking(db.Model):
     class_id: Mapped[int] = mapped_column(sa.ForeignKey("cooking_class.id"))
     date: Mapped[str] = mapped_column(sa.String(10))
     party: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(120), default="")
     email: Mapped[str] = mapped_column(sa.String(320))
     total: Mapped[Decimal] = mapped_column(sa.Numeric(10, 2))
+
+    cooking_class: Mapped[CookingClass] = relationship()
+
+
+class Member(db.Model):
+    """Somebody who finished the tea-club sign-up."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    company: Mapped[str] = mapped_column(sa.String(120), default="")
+    #: The SKU of the tea they like best, if they said.
+    favourite_tea: Mapped[str | None] = mapped_column(sa.String(32))
+    consent: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime, default=utcnow)

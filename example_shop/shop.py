@@ -18,6 +18,8 @@ from flask import (
     url_for,
 )
 
+from flask_abandon import InvalidPayload
+
 from . import cart
 from .extensions import abandon, db
 from .models import Order, Product
@@ -49,27 +51,33 @@ def product(sku: str) -> t.Any:
 
 def track_view(item: Product) -> None:
     """Record the view for visitors who told us who they are and said yes to
-    news; flask-abandon records nothing for anybody else."""
+    news; flask-abandon records nothing for anybody else. A refusal is
+    logged, not raised."""
     if not (session.get("email") and session.get("consent")):
         return
 
-    abandon.track(
-        "browse",
-        viewed={
-            "sku": item.sku,
-            "name": item.name,
-            "url": url_for("shop.product", sku=item.sku, _external=True),
-            "image_url": cart.image_url(item),
-            "category": item.category,
-            "price": item.price,
-            "rating_average": item.rating_average,
-            "rating_count": item.rating_count,
-            "review": item.review,
-        },
-        email=session["email"],
-        consent=True,
-        currency=current_app.config["SHOP_CURRENCY"],
-    )
+    try:
+        abandon.track(
+            "browse",
+            viewed={
+                "sku": item.sku,
+                "name": item.name,
+                "url": url_for("shop.product", sku=item.sku, _external=True),
+                "image_url": cart.image_url(item),
+                "category": item.category,
+                "price": item.price,
+                "rating_average": item.rating_average,
+                "rating_count": item.rating_count,
+                "review": item.review,
+            },
+            email=session["email"],
+            name=session.get("name"),
+            consent=True,
+            locale=current_app.config["SHOP_LOCALE"],
+            currency=current_app.config["SHOP_CURRENCY"],
+        )
+    except InvalidPayload as error:
+        logger.warning("View not tracked: %s", error)
 
 
 @bp.post("/cart/add")
