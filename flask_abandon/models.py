@@ -165,7 +165,8 @@ class Journey(Base):
     #: Last payment outcome reported: paid, failed or pending.
     payment: Mapped[str | None] = mapped_column(sa.String(16))
     data: Mapped[dict[str, t.Any]] = mapped_column(default=dict)
-    #: Set from the User-Agent; bots are never abandoned nor counted.
+    #: Bot traffic: never abandoned, nor counted in the rate. Nothing sets it
+    #: yet; a host can, until requests are classified by their User-Agent.
     is_bot: Mapped[bool] = mapped_column(default=False)
     #: First time it held something (an item): from then on it counts as
     #: started in the abandonment rate, even if emptied later.

@@ -27,6 +27,8 @@ def run_worker(app: Flask, *, burst: bool = False, fork: bool = True) -> bool:
 
     serve_app(app)
     schedule_next_sweep(app)
+    # With RQ 3.0 and redis-py 8.2, stopping may wait up to 60 s for RQ's
+    # pub/sub thread (an upstream mismatch); nothing is lost meanwhile.
     worker_class = Worker if fork else SimpleWorker
     worker = worker_class([get_queue(app)], connection=state.redis)
     return worker.work(burst=burst, with_scheduler=True)
