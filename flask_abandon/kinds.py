@@ -17,6 +17,7 @@ from .errors import InvalidPayload
 from .payloads import (
     MAX_TEXT,
     clean_items,
+    encodable,
     price_field,
     text_field,
     url_field,
@@ -24,6 +25,8 @@ from .payloads import (
 
 #: How many viewed products a browse session keeps, newest last.
 MAX_VIEWS = 20
+#: The largest review count taken; it is stored in an integer column.
+MAX_COUNT = 1_000_000_000
 #: How many form fields one form may report.
 MAX_FIELDS = 100
 
@@ -220,7 +223,7 @@ def _view(value: t.Any) -> dict[str, t.Any]:
     count = value.get("rating_count")
 
     if count is not None and (isinstance(count, bool) or not isinstance(count, int)
-                              or count < 0):
+                              or not 0 <= count <= MAX_COUNT):
         raise InvalidPayload("rating_count must be a whole number",
                              f"{where}.rating_count")
 
@@ -271,7 +274,7 @@ def _rating(value: t.Any, where: str) -> float:
     """An average rating from 0 to 5, rounded to two places."""
     try:
         rating = float(value) if not isinstance(value, bool) else -1.0
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         rating = -1.0
 
     if not 0 <= rating <= 5:  # also false for NaN
@@ -296,4 +299,4 @@ def _short(value: t.Any, where: str, limit: int = MAX_TEXT) -> str | int | float
         raise InvalidPayload(f"{where} must be text of at most {limit} characters",
                              where)
 
-    return value
+    return encodable(value, where)

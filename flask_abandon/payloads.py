@@ -80,7 +80,7 @@ def clean_step(value: t.Any) -> str:
     if not isinstance(value, str) or not 0 < len(value) <= 64:
         raise InvalidPayload("step must be a string of 1 to 64 characters", "step")
 
-    return value
+    return encodable(value, "step")
 
 
 def clean_items(value: t.Any) -> CartContents:
@@ -131,7 +131,18 @@ def text_field(value: t.Any, where: str) -> str:
     if len(value) > MAX_TEXT:
         raise InvalidPayload(f"{where} is longer than {MAX_TEXT} characters", where)
 
-    return value.strip()
+    return encodable(value, where).strip()
+
+
+def encodable(value: str, where: str) -> str:
+    """``value`` if it can be stored as UTF-8; a lone surrogate (``"\\ud800"``
+    in JSON) cannot."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidPayload(f"{where} is not valid Unicode text", where) from None
+
+    return value
 
 
 def price_field(value: t.Any, where: str) -> Decimal:
